@@ -1,0 +1,1 @@
+"""Decoding MRI slices and masks, and the preprocessing every model input goes through."""

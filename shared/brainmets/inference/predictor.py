@@ -1,0 +1,131 @@
+"""The one path from pixels to mask: evaluation and the workers both call ``Segmenter.predict``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import ndimage
+from torch import nn
+
+from brainmets.imaging.preprocess import prepare_batch, resize_batch
+from brainmets.inference.artifact import ModelCard, load_model
+
+
+@dataclass(frozen=True)
+class SegmentationResult:
+    """One slice's prediction at the slice's original size."""
+
+    probability: np.ndarray  # float32 (H, W) in [0, 1]
+    mask: np.ndarray  # bool (H, W)
+    attention: np.ndarray | None = None  # float32 (H, W) in [0, 1], the finest attention gate, if any
+
+
+def select_device(preferred: str = "auto") -> torch.device:
+    """``auto`` takes CUDA when it is there, else the CPU."""
+    if preferred == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(preferred)
+
+
+class Segmenter:
+    """A loaded model plus its preprocessing and post-processing.
+
+    Args:
+        model: the network, in eval mode.
+        card: its model card (input size, normalisation, threshold, post-processing).
+        device: where it runs.
+        batch_size: slices per forward pass.
+    """
+
+    def __init__(self, model: nn.Module, card: ModelCard, device: torch.device, batch_size: int = 16) -> None:
+        self.model = model.to(device).eval()
+        self.card = card
+        self.device = device
+        self.batch_size = batch_size
+        self.autocast_dtype = _autocast_dtype(device)
+        if device.type == "cpu":
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    @classmethod
+    def load(cls, artifact_dir: str | Path, device: str = "auto", batch_size: int = 16) -> Segmenter:
+        dev = select_device(device)
+        model, card = load_model(artifact_dir, dev)
+        return cls(model, card, dev, batch_size)
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @property
+    def version(self) -> str:
+        return self.card.version
+
+    @property
+    def has_attention(self) -> bool:
+        return hasattr(self.model, "forward_with_attention")
+
+    def predict(self, image: np.ndarray, with_attention: bool = False) -> SegmentationResult:
+        """Segment one 2D slice of any size."""
+        return self.predict_batch([image], with_attention=with_attention)[0]
+
+    @torch.inference_mode()
+    def predict_batch(
+        self, images: Sequence[np.ndarray], with_attention: bool = False
+    ) -> list[SegmentationResult]:
+        """Segment slices of any sizes; each result has its own slice's size."""
+        results: list[SegmentationResult] = []
+        size = tuple(self.card.input_size)
+        for start in range(0, len(images), self.batch_size):
+            chunk = [np.asarray(im) for im in images[start : start + self.batch_size]]
+            batch = prepare_batch(chunk, size, self.card.normalization).to(self.device)
+            probs, attention = self._forward(batch, with_attention and self.has_attention)
+            for k, original in enumerate(chunk):
+                shape = original.shape[-2:]
+                prob = resize_batch(probs[k : k + 1], shape)[0, 0].clamp_(0, 1).numpy()
+                att = None
+                if attention is not None:
+                    att = resize_batch(attention[k : k + 1], shape)[0, 0].clamp_(0, 1).numpy()
+                results.append(SegmentationResult(prob, self.postprocess(prob), att))
+        return results
+
+    def _forward(self, batch: torch.Tensor, with_attention: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.device.type == "cpu":
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
+            if with_attention:
+                logits, alphas = self.model.forward_with_attention(batch)  # type: ignore[operator]
+                attention = resize_batch(alphas[0].float(), tuple(batch.shape[-2:]))
+            else:
+                logits, attention = self.model(batch), None
+        probs = torch.sigmoid(logits.float()).cpu()
+        return probs, None if attention is None else attention.cpu()
+
+    def postprocess(self, probability: np.ndarray) -> np.ndarray:
+        mask = probability >= self.card.threshold
+        if self.card.min_component_pixels > 0 and mask.any():
+            labels, n = ndimage.label(mask)
+            sizes = np.bincount(labels.ravel(), minlength=n + 1)
+            keep = sizes >= self.card.min_component_pixels
+            keep[0] = False
+            mask = keep[labels]
+        return mask
+
+    def timed_predict(self, image: np.ndarray, with_attention: bool = False) -> tuple[SegmentationResult, float]:
+        """Prediction and its wall time in milliseconds (preprocessing included)."""
+        start = time.perf_counter()
+        result = self.predict(image, with_attention)
+        return result, (time.perf_counter() - start) * 1000.0
+
+
+def _autocast_dtype(device: torch.device) -> torch.dtype | None:
+    if device.type == "cpu":
+        # bf16 pays off only where oneDNN has native bf16 kernels (AVX512-BF16 or AMX).
+        return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return None

@@ -1,0 +1,1 @@
+"""Training and evaluation of the segmentation networks (not needed by the services)."""
