@@ -75,7 +75,5 @@ def prepare_batch(
     images: Sequence[np.ndarray], size: tuple[int, int], config: NormalizationConfig | None = None
 ) -> torch.Tensor:
     """Normalise and resize slices of any sizes into one ``(B, 1, *size)`` float32 tensor."""
-    tensors = [
-        resize_batch(torch.from_numpy(normalize(image, config))[None, None], size) for image in images
-    ]
+    tensors = [resize_batch(torch.from_numpy(normalize(image, config))[None, None], size) for image in images]
     return torch.cat(tensors) if tensors else torch.empty(0, 1, *size)

@@ -8,7 +8,7 @@ from brainmets.inference.artifact import (
     load_model,
     save_artifact,
 )
-from brainmets.inference.predictor import Segmenter, SegmentationResult, select_device
+from brainmets.inference.predictor import SegmentationResult, Segmenter, select_device
 
 __all__ = [
     "CARD_FILE",

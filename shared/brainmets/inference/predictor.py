@@ -74,9 +74,7 @@ class Segmenter:
         return self.predict_batch([image], with_attention=with_attention)[0]
 
     @torch.inference_mode()
-    def predict_batch(
-        self, images: Sequence[np.ndarray], with_attention: bool = False
-    ) -> list[SegmentationResult]:
+    def predict_batch(self, images: Sequence[np.ndarray], with_attention: bool = False) -> list[SegmentationResult]:
         """Segment slices of any sizes; each result has its own slice's size."""
         results: list[SegmentationResult] = []
         size = tuple(self.card.input_size)
