@@ -1,0 +1,1 @@
+"""BrainMets services: upload gateway, model workers, results API, and all of them in one process."""

@@ -1,0 +1,1 @@
+"""What every service shares: the runtime built from settings, health checks, logging and serving."""

@@ -1,0 +1,17 @@
+"""Run an app with uvicorn on the configured host and port."""
+
+from __future__ import annotations
+
+import uvicorn
+from brainmets.config import Settings
+from fastapi import FastAPI
+
+
+def serve(app: FastAPI, settings: Settings, port: int | None = None) -> None:
+    uvicorn.run(
+        app,
+        host=settings.HOST,
+        port=port or settings.PORT,
+        log_level=settings.LOG_LEVEL.lower(),
+        timeout_graceful_shutdown=10,
+    )

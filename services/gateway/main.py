@@ -1,0 +1,24 @@
+"""The gateway app: the upload route, health checks and the outbox relay."""
+
+from __future__ import annotations
+
+from brainmets.config import Settings, get_settings
+from brainmets.networks import MODEL_NAMES
+from fastapi import FastAPI
+
+from services.core.app import create_app
+from services.core.runtime import Runtime, build_runtime
+from services.gateway.limits import BodySizeLimit
+from services.gateway.relay import OutboxRelay
+from services.gateway.routes import router
+
+
+def create_gateway_app(runtime: Runtime) -> FastAPI:
+    relay = OutboxRelay(runtime, MODEL_NAMES)
+    app = create_app(runtime, [router], title="BrainMets upload gateway", background=[relay])
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.MAX_UPLOAD_BYTES)
+    return app
+
+
+def app_from_settings(settings: Settings | None = None) -> FastAPI:
+    return create_gateway_app(build_runtime(settings or get_settings()))

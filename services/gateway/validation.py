@@ -1,0 +1,120 @@
+"""Checks on an upload, by content: each failure carries the HTTP status and a message a person can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from brainmets.imaging.decode import ImageDecodeError, decode_image, decode_mask, is_tiff
+
+# Share of pixels that must sit near the two ends of a mask's value range for it to count as binary.
+BINARY_SHARE = 0.98
+
+
+class UploadRejected(Exception):
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_pixels: int
+    min_side: int
+
+
+@dataclass(frozen=True)
+class ValidUpload:
+    image: np.ndarray  # float32 (H, W)
+    content_type: str
+    ground_truth: np.ndarray | None  # bool (H, W)
+    models: tuple[str, ...]
+
+
+def sniff_type(data: bytes) -> str | None:
+    """The image type from its first bytes; ``None`` for anything but PNG, JPEG and TIFF."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if is_tiff(data):
+        return "image/tiff"
+    return None
+
+
+def parse_models(field: str | None, known: Sequence[str], default: Sequence[str]) -> tuple[str, ...]:
+    if field is None or not field.strip():
+        return tuple(default)
+    chosen: list[str] = []
+    for name in (part.strip() for part in field.split(",")):
+        if not name:
+            continue
+        if name not in known:
+            raise UploadRejected(400, f"unknown model {name[:64]!r}; choose from {', '.join(known)}")
+        if name not in chosen:
+            chosen.append(name)
+    if not chosen:
+        raise UploadRejected(400, f"no model named; choose from {', '.join(known)}")
+    return tuple(chosen)
+
+
+def check_image(data: bytes, limits: Limits, what: str = "image") -> tuple[np.ndarray, str]:
+    if len(data) > limits.max_bytes:
+        raise UploadRejected(413, f"the {what} is {len(data):,} bytes, over the limit of {limits.max_bytes:,} bytes")
+    if not data:
+        raise UploadRejected(422, f"the {what} file is empty")
+    content_type = sniff_type(data)
+    if content_type is None:
+        raise UploadRejected(415, f"the {what} is not a PNG, JPEG or TIFF image; export the slice in one of those")
+    try:
+        array = decode_image(data, max_pixels=limits.max_pixels)
+    except ImageDecodeError as exc:
+        raise UploadRejected(422, f"the {what} could not be read: {exc}") from exc
+    height, width = array.shape
+    if min(height, width) < limits.min_side:
+        raise UploadRejected(
+            422, f"the {what} is {width}x{height} pixels; each side must be at least {limits.min_side} pixels"
+        )
+    if not np.isfinite(array).all():
+        raise UploadRejected(422, f"the {what} holds NaN or infinite values")
+    return array, content_type
+
+
+def check_mask(data: bytes, shape: tuple[int, int], limits: Limits) -> np.ndarray:
+    """A binary mask the size of the scan; lesion where a pixel is above the middle of the mask's range."""
+    raw, _ = check_image(data, limits, what="ground-truth mask")
+    if raw.shape != shape:
+        raise UploadRejected(
+            422,
+            f"the ground-truth mask is {raw.shape[1]}x{raw.shape[0]} pixels but the image is "
+            f"{shape[1]}x{shape[0]}; upload the mask that belongs to this slice",
+        )
+    lo, hi = float(raw.min()), float(raw.max())
+    if hi == lo:
+        return decode_mask(data, max_pixels=limits.max_pixels)
+    margin = 0.1 * (hi - lo)
+    near_ends = np.count_nonzero((raw <= lo + margin) | (raw >= hi - margin))
+    if near_ends < BINARY_SHARE * raw.size:
+        raise UploadRejected(
+            422,
+            "the ground-truth mask is not binary (it has many intermediate grey levels); "
+            "upload a mask with background 0 and lesion at one other value",
+        )
+    return raw > (lo + hi) / 2
+
+
+def validate_upload(
+    image: bytes,
+    ground_truth: bytes | None,
+    models_field: str | None,
+    limits: Limits,
+    known_models: Sequence[str],
+    default_models: Sequence[str],
+) -> ValidUpload:
+    models = parse_models(models_field, known_models, default_models)
+    array, content_type = check_image(image, limits)
+    mask = None if ground_truth is None else check_mask(ground_truth, array.shape, limits)
+    return ValidUpload(array, content_type, mask, models)

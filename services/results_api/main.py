@@ -1,0 +1,18 @@
+"""The results API app: routes, health checks and the static web app at ``/``."""
+
+from __future__ import annotations
+
+from brainmets.config import Settings, get_settings
+from fastapi import FastAPI
+
+from services.core.app import create_app
+from services.core.runtime import Runtime, build_runtime
+from services.results_api.routes import router
+
+
+def create_results_app(runtime: Runtime) -> FastAPI:
+    return create_app(runtime, [router], title="BrainMets results API", serve_web=True)
+
+
+def app_from_settings(settings: Settings | None = None) -> FastAPI:
+    return create_results_app(build_runtime(settings or get_settings()))

@@ -1,0 +1,71 @@
+"""Response bodies of the results API (field names are fixed: the web app and other tools read them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Metrics(BaseModel):
+    dice: float | None = None
+    iou: float | None = None
+    precision: float | None = None
+    recall: float | None = None
+    f1: float | None = None
+
+
+class ResultPublic(BaseModel):
+    status: str
+    error: str | None = None
+    metrics: Metrics | None = None
+    lesion_area_px: int | None = None
+    inference_ms: float | None = None
+    model_version: str | None = None
+    device: str | None = None
+    attempts: int = 0
+    updated_at: datetime | None = None
+    links: dict[str, str] = {}
+
+
+class ScanPublic(BaseModel):
+    id: str
+    status: str
+    created_at: datetime
+    filename: str
+    width: int
+    height: int
+    has_ground_truth: bool
+    models: list[str]
+    results: dict[str, ResultPublic]
+    links: dict[str, str]
+
+
+class ScanPage(BaseModel):
+    items: list[ScanPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class ModelPublic(BaseModel):
+    """A model card plus its display name; unknown card fields pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    display_name: str
+    version: str
+    parameters: int
+    input_size: tuple[int, int]
+    training_time_s: float | None = None
+    test_metrics: dict[str, Any] = {}
+    validation_metrics: dict[str, Any] = {}
+    recipe: dict[str, Any] = {}
+    hardware: dict[str, Any] = {}
+    available: bool = True
+
+
+class ModelList(BaseModel):
+    models: list[ModelPublic]

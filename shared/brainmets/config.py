@@ -1,0 +1,77 @@
+"""Every setting the services read, from the environment, in one place.
+
+Unset ``DATABASE_URL``, ``AMQP_URL`` and ``S3_ENDPOINT`` select the embedded adapters (SQLite under ``./var``,
+an in-process queue, a local directory), so ``make run`` needs no server.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from brainmets.networks import MODEL_NAMES
+
+
+class Settings(BaseSettings):
+    """Service configuration; field names are the environment variable names."""
+
+    model_config = SettingsConfigDict(env_file=None, case_sensitive=True, extra="ignore")
+
+    DATABASE_URL: str | None = None
+    AMQP_URL: str | None = None
+    AMQP_PREFIX: str = Field(default="brainmets", description="prefix of exchange and queue names")
+    S3_ENDPOINT: str | None = None
+    S3_ACCESS_KEY: str | None = None
+    S3_SECRET_KEY: str | None = None
+    S3_BUCKET: str = "brainmets"
+    S3_SECURE: bool = False
+    S3_REGION: str | None = None
+    VAR_DIR: Path = Path("var")
+    ARTIFACTS_DIR: Path | None = None
+    MODEL_NAME: str | None = None
+    MODELS: str = Field(default=",".join(MODEL_NAMES), description="models the gateway queues by default")
+    DEVICE: str = "auto"
+    HOST: str = "127.0.0.1"
+    PORT: int = 8000
+    LOG_LEVEL: str = "INFO"
+    MAX_UPLOAD_BYTES: int = 20 * 1024 * 1024
+    MAX_PIXELS: int = 4096 * 4096
+    MIN_SIDE: int = 16
+    JOB_MAX_ATTEMPTS: int = 3
+    RETRY_BASE_DELAY_S: float = 0.5
+    RETRY_MAX_DELAY_S: float = 10.0
+    RELAY_INTERVAL_S: float = 1.0
+    EVENTS_POLL_S: float = 0.3
+    WEB_DIR: Path = Path(__file__).resolve().parents[2] / "web"
+
+    @field_validator("DEVICE")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if value not in ("auto", "cpu", "cuda") and not value.startswith("cuda:"):
+            raise ValueError("DEVICE must be auto, cpu or cuda")
+        return value
+
+    @property
+    def embedded_database(self) -> bool:
+        return not self.DATABASE_URL
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL; SQLite under ``VAR_DIR`` when ``DATABASE_URL`` is unset."""
+        return self.DATABASE_URL or f"sqlite:///{(self.VAR_DIR / 'brainmets.db').resolve()}"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.VAR_DIR / "objects"
+
+    @property
+    def default_models(self) -> tuple[str, ...]:
+        return tuple(m.strip() for m in self.MODELS.split(",") if m.strip())
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

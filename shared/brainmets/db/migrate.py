@@ -1,0 +1,54 @@
+"""Apply the Alembic migrations kept inside this package: ``python -m brainmets.db.migrate``.
+
+The Alembic configuration is built in code, so no ``alembic.ini`` has to sit in the working directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from brainmets.config import get_settings
+from brainmets.db.session import make_engine, wait_for_database
+
+LOGGER = logging.getLogger(__name__)
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # Alembic's ini interpolation treats % specially: a URL-encoded password must be escaped.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head", wait_s: float = 60.0) -> None:
+    """Wait for the database, then migrate it to ``revision``."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    try:
+        wait_for_database(engine, timeout_s=wait_s)
+    finally:
+        engine.dispose()
+    command.upgrade(alembic_config(url), revision)
+    LOGGER.info("database migrated to %s", revision)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Migrate the BrainMets database to the newest schema.")
+    parser.add_argument("--revision", default="head")
+    parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the database")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(level=settings.LOG_LEVEL)
+    upgrade(settings.database_url, args.revision, args.wait)
+
+
+if __name__ == "__main__":
+    main()

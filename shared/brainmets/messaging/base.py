@@ -1,0 +1,77 @@
+"""What both brokers share: the handler interface and the retry decision."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from brainmets.messaging.schema import JobMessage
+
+LOGGER = logging.getLogger(__name__)
+ATTEMPT_HEADER = "x-attempt"
+
+
+class PublishError(RuntimeError):
+    """The broker did not confirm the message (unreachable, closed, or refused)."""
+
+
+class JobHandler(Protocol):
+    def handle(self, job: JobMessage, attempt: int) -> None:
+        """Do the job; raise to have it retried. ``attempt`` counts from 0."""
+        ...
+
+    def give_up(self, job: JobMessage, reason: str) -> None:
+        """Record that the job failed for good; called before it is dead-lettered."""
+        ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``max_attempts`` tries in all, waiting ``base_delay_s * 2**attempt`` (capped) between them."""
+
+    max_attempts: int = 3
+    base_delay_s: float = 0.5
+    max_delay_s: float = 10.0
+
+    def delay_s(self, attempt: int) -> float:
+        return min(self.max_delay_s, self.base_delay_s * (2**attempt))
+
+
+class Disposition(enum.Enum):
+    ACK = "ack"
+    RETRY = "retry"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    disposition: Disposition
+    next_attempt: int = 0
+    delay_s: float = 0.0
+
+
+def decide(handler: JobHandler, job: JobMessage, attempt: int, policy: RetryPolicy) -> Outcome:
+    """Run the handler once and say what to do with the delivery."""
+    try:
+        handler.handle(job, attempt)
+        return Outcome(Disposition.ACK)
+    except Exception as exc:
+        reason = _reason(exc)
+        if attempt + 1 < policy.max_attempts:
+            LOGGER.warning("job %s attempt %d failed (%s); retrying", job.message_id, attempt + 1, reason)
+            return Outcome(Disposition.RETRY, attempt + 1, policy.delay_s(attempt))
+        LOGGER.error("job %s failed after %d attempts: %s", job.message_id, attempt + 1, reason)
+        try:
+            handler.give_up(job, f"failed after {attempt + 1} attempts: {reason}")
+        except Exception:
+            # Could not record the failure (database down?): keep the job, try again later.
+            LOGGER.exception("could not record the failure of %s; keeping the job", job.message_id)
+            return Outcome(Disposition.RETRY, attempt, policy.max_delay_s)
+        return Outcome(Disposition.DEAD, attempt + 1)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or exc.__class__.__name__
+    return text[:500]
