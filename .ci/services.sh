@@ -9,4 +9,12 @@ if ! (echo > /dev/tcp/127.0.0.1/5672) >/dev/null 2>&1 && command -v rabbitmq-ser
   rabbitmq-server -detached || true
   for _ in $(seq 30); do (echo > /dev/tcp/127.0.0.1/5672) >/dev/null 2>&1 && break; sleep 1; done
 fi
+# An S3-compatible server for the object-store tests (MinIO cannot be installed here): moto's standalone
+# server on 127.0.0.1:9000, in the background, until it answers. Tests read S3_ENDPOINT (default that port).
+S3_PORT="${S3_TEST_PORT:-9000}"
+if ! curl -s -o /dev/null "http://127.0.0.1:${S3_PORT}/" 2>/dev/null && [ -x .venv/bin/moto_server ]; then
+  mkdir -p var
+  nohup .venv/bin/moto_server -H 127.0.0.1 -p "${S3_PORT}" >var/moto_server.log 2>&1 &
+  for _ in $(seq 30); do curl -s -o /dev/null "http://127.0.0.1:${S3_PORT}/" && break; sleep 0.5; done
+fi
 exit 0
