@@ -1,0 +1,45 @@
+"""Fixtures for the service tests: tiny model artifacts, embedded runtimes and apps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from brainmets.config import Settings
+from brainmets.db.migrate import upgrade
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.core.runtime import Runtime
+from services.embedded.main import build_embedded
+from tests.services.artifacts import make_tiny_artifacts
+
+
+@pytest.fixture(scope="session")
+def tiny_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_artifacts(tmp_path_factory.mktemp("artifacts"))
+
+
+@pytest.fixture
+def embedded_settings(tmp_path: Path, tiny_artifacts: Path) -> Settings:
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<!doctype html><title>BrainMets</title>")
+    return Settings(
+        VAR_DIR=tmp_path / "var",
+        ARTIFACTS_DIR=tiny_artifacts,
+        WEB_DIR=web,
+        RETRY_BASE_DELAY_S=0.05,
+        RETRY_MAX_DELAY_S=0.2,
+        RELAY_INTERVAL_S=0.2,
+        EVENTS_POLL_S=0.05,
+    )
+
+
+@pytest.fixture
+def embedded(embedded_settings: Settings) -> Iterator[tuple[Runtime, FastAPI, TestClient]]:
+    upgrade(embedded_settings.database_url)
+    runtime, app = build_embedded(embedded_settings)
+    with TestClient(app) as client:
+        yield runtime, app, client
