@@ -92,10 +92,7 @@ def test_animated_images_are_refused() -> None:
 def test_common_pixel_formats_are_accepted(mode: str) -> None:
     image, _ = head_slice(32)
     source = Image.fromarray(image)
-    if mode == "I;16":
-        converted = Image.fromarray(image.astype(np.uint16) * 200)
-    else:
-        converted = source.convert(mode)
+    converted = Image.fromarray(image.astype(np.uint16) * 200) if mode == "I;16" else source.convert(mode)
     array, content_type = check_image(_encode(converted), LIMITS)
     assert content_type == "image/png"
     assert array.shape == (32, 32)
