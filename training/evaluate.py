@@ -1,0 +1,121 @@
+"""Evaluate trained models on whole patients and write ``OUT/metrics.json`` and ``OUT/report.md``.
+
+``python -m training.evaluate --data DIR --out DIR [--weights-dir DIR] [--models NAMES]``
+
+Every patient folder under ``--data`` is evaluated (or only a split's subset with ``--split FILE --subset test``)
+with each model artifact found under ``--weights-dir`` (default: the committed ``training/artifacts``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from brainmets.inference import Segmenter, find_artifacts
+from brainmets.inference.artifact import DEFAULT_ARTIFACTS_DIR
+
+from training.comparison import paired_comparison
+from training.complexity import forward_flops
+from training.data import PatientVolume, Split, discover_patients, read_patients
+from training.evaluation import evaluate_segmenter
+from training.report import load_histories, plot_examples, plot_per_patient, plot_training_curves, write_report
+
+LOGGER = logging.getLogger("training.evaluate")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, type=Path, help="folder of patient folders")
+    p.add_argument("--out", required=True, type=Path, help="receives metrics.json, report.md and figures")
+    p.add_argument("--weights-dir", type=Path, default=DEFAULT_ARTIFACTS_DIR, help="folder of model artifacts")
+    p.add_argument("--models", type=lambda s: [m for m in s.split(",") if m], help="comma-separated model names")
+    p.add_argument("--split", type=Path, help="split file; with --subset, evaluate only that subset")
+    p.add_argument("--subset", choices=["train", "val", "test"])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--examples", type=int, default=4, help="example overlays in the report (0: none)")
+    return p.parse_args(argv)
+
+
+def select_volumes(args: argparse.Namespace) -> list[PatientVolume]:
+    patients = discover_patients(args.data)
+    if args.subset:
+        if not args.split:
+            raise SystemExit("--subset needs --split FILE")
+        wanted = set(getattr(Split.load(args.split), args.subset))
+        patients = [p for p in patients if p.patient_id in wanted]
+        if not patients:
+            raise SystemExit(f"no patient of the {args.subset} subset of {args.split} is under {args.data}")
+    return read_patients(patients)
+
+
+def pick_examples(volumes: list[PatientVolume], segmenters: dict[str, Segmenter], count: int) -> list[dict[str, Any]]:
+    """The largest-lesion slice of ``count`` patients spread over the list, with every model's mask."""
+    if count <= 0:
+        return []
+    candidates = [v for v in volumes if v.lesion_slices]
+    chosen = [candidates[int(i)] for i in np.linspace(0, len(candidates) - 1, min(count, len(candidates)))]
+    examples = []
+    for vol in chosen:
+        k = int(np.argmax([m.sum() for m in vol.masks]))
+        image = vol.images[k]
+        masks = {name: seg.predict(image).mask for name, seg in segmenters.items()}
+        examples.append({"image": image, "truth": vol.masks[k], "masks": masks, "caption": f"{vol.patient_id[-13:]}"})
+    return examples
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    artifacts = find_artifacts(args.weights_dir, args.models)
+    if not artifacts:
+        raise SystemExit(f"no model artifact (model_card.json + weights.safetensors) under {args.weights_dir}")
+    if args.models:
+        missing = set(args.models) - set(artifacts)
+        if missing:
+            raise SystemExit(f"no artifact for {', '.join(sorted(missing))} under {args.weights_dir}")
+    volumes = select_volumes(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    segmenters = {name: Segmenter.load(path, device=args.device) for name, path in artifacts.items()}
+    models: dict[str, Any] = {}
+    for name, seg in segmenters.items():
+        LOGGER.info("evaluating %s (%s) on %d patients", name, seg.version, len(volumes))
+        result = evaluate_segmenter(seg, volumes)
+        card = seg.card
+        result["gflops"] = forward_flops(seg.model.float().cpu(), tuple(card.input_size)) / 1e9
+        seg.model.to(seg.device)
+        result["card"] = card.model_dump(mode="json", exclude={"test_metrics"})
+        models[name] = result
+        print(f"{name}: per-patient Dice mean {result['per_patient_dice_mean']:.4f} over {result['patients']} patients")
+    metrics: dict[str, Any] = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data": str(args.data),
+        "split": str(args.split) if args.split else None,
+        "subset": args.subset,
+        "models": models,
+    }
+    if len(models) == 2:
+        a, b = list(models)
+        dice = {m: {r["patient"]: r["dice"] for r in models[m]["per_patient"]} for m in (a, b)}
+        if len(volumes) >= 2:
+            metrics["comparison"] = {"models": [a, b], **paired_comparison(dice[a], dice[b])}
+    figures = {
+        "per_patient": plot_per_patient(models, args.out),
+        "curves": plot_training_curves(load_histories(artifacts), args.out),
+        "examples": plot_examples(pick_examples(volumes, segmenters, args.examples), args.out),
+    }
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    report = write_report(metrics, args.out, figures)
+    print(f"wrote {args.out / 'metrics.json'} and {report}")
+
+
+if __name__ == "__main__":
+    main()

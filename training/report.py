@@ -1,0 +1,218 @@
+"""The evaluation report: Markdown with tables and figures (matplotlib) from ``metrics.json``'s content."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from brainmets.networks import DISPLAY_NAMES  # noqa: E402
+
+from training.evaluation import __doc__ as DEFINITIONS  # noqa: E402
+
+COLORS = {"unetpp": "#1f77b4", "attention_unet": "#d62728"}
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _name(model: str) -> str:
+    return DISPLAY_NAMES.get(model, model)
+
+
+def plot_per_patient(models: dict[str, Any], out: Path) -> Path:
+    """Per-patient Dice of every model, patients ordered by the first model's Dice, lines pairing them."""
+    names = list(models)
+    rows = {m: {r["patient"]: r["dice"] for r in models[m]["per_patient"]} for m in names}
+    patients = sorted(rows[names[0]], key=lambda p: rows[names[0]][p])
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=110)
+    x = np.arange(len(patients))
+    for m in names:
+        ax.plot(x, [rows[m].get(p, np.nan) for p in patients], "o", ms=4, label=_name(m), color=COLORS.get(m))
+    if len(names) == 2:
+        for i, p in enumerate(patients):
+            ax.plot([i, i], [rows[names[0]][p], rows[names[1]].get(p, np.nan)], color="0.75", lw=0.8, zorder=0)
+    ax.set_xticks(x, [p.replace("TCGA_", "") for p in patients], rotation=90, fontsize=6)
+    ax.set_ylabel("Dice (patient volume)")
+    ax.set_ylim(0, 1.02)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="lower right")
+    ax.set_title("Per-patient Dice on the evaluated patients")
+    fig.tight_layout()
+    path = out / "per_patient_dice.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_training_curves(histories: dict[str, list[dict[str, float]]], out: Path) -> Path | None:
+    if not histories:
+        return None
+    fig, (ax_loss, ax_dice) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=110)
+    for m, rows in histories.items():
+        epochs = [r["epoch"] for r in rows]
+        color = COLORS.get(m)
+        ax_loss.plot(epochs, [r["train_loss"] for r in rows], color=color, label=f"{_name(m)} train")
+        ax_loss.plot(epochs, [r["val_loss"] for r in rows], "--", color=color, label=f"{_name(m)} val")
+        ax_dice.plot(epochs, [r["val_dice_per_patient"] for r in rows], color=color, label=_name(m))
+    ax_loss.set(xlabel="epoch", ylabel="Dice loss", title="Loss")
+    ax_dice.set(xlabel="epoch", ylabel="per-patient Dice", title="Validation Dice (model input size)")
+    for ax in (ax_loss, ax_dice):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = out / "training_curves.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_examples(examples: Sequence[dict[str, Any]], out: Path) -> Path | None:
+    """Rows of (image, truth, each model's mask) overlays."""
+    if not examples:
+        return None
+    models = list(examples[0]["masks"])
+    cols = 2 + len(models)
+    fig, axes = plt.subplots(len(examples), cols, figsize=(2.0 * cols, 2.0 * len(examples)), dpi=100, squeeze=False)
+    for row, ex in zip(axes, examples, strict=True):
+        panels = [("MRI", None), ("ground truth", ex["truth"])] + [(_name(m), ex["masks"][m]) for m in models]
+        for ax, (title, mask) in zip(row, panels, strict=True):
+            ax.imshow(ex["image"], cmap="gray")
+            if mask is not None:
+                ax.imshow(np.ma.masked_where(~mask, mask), cmap="autumn", alpha=0.5, vmin=0, vmax=1)
+            ax.set_title(title, fontsize=8)
+            ax.axis("off")
+        row[0].set_title(f"MRI ({ex['caption']})", fontsize=7)
+    fig.tight_layout()
+    path = out / "examples.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_report(metrics: dict[str, Any], out: Path, figures: dict[str, Path | None]) -> Path:
+    models: dict[str, Any] = metrics["models"]
+    names = list(models)
+    lines = ["# Evaluation report: U-Net++ against Attention U-Net", ""]
+    lines += [
+        f"Data: `{metrics['data']}`"
+        + (f", subset `{metrics['subset']}` of `{metrics['split']}`" if metrics.get("subset") else ""),
+        f"({models[names[0]]['patients']} patients, {models[names[0]]['slices']} slices). "
+        f"Generated {metrics['created_at']}.",
+        "",
+        "## The user's metrics (pooled over all pixels) and the per-patient primary figure",
+        "",
+        "| model | per-patient Dice mean | median | Dice (pooled) | IoU | precision | recall | F1 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in names:
+        r, g = models[m], models[m]["global"]
+        lines.append(
+            f"| {_name(m)} | {_fmt(r['per_patient_dice_mean'])} | {_fmt(r['per_patient_dice_median'])} | "
+            f"{_fmt(g['dice'])} | {_fmt(g['iou'])} | {_fmt(g['precision'])} | {_fmt(g['recall'])} | {_fmt(g['f1'])} |"
+        )
+    lines += [
+        "",
+        "## Lesion-wise, slice-wise and boundary figures",
+        "",
+        "| model | lesion-slices Dice | empty-slice FP rate | lesion sensitivity | FP lesions / patient | HD95 (px) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in names:
+        r = models[m]
+        lines.append(
+            f"| {_name(m)} | {_fmt(r['lesion_slices_dice_mean'])} | {_fmt(r['empty_slice_false_positive_rate'])} | "
+            f"{_fmt(r['lesion_sensitivity'])} | {_fmt(r['false_positive_lesions_per_patient'], 2)} | "
+            f"{_fmt(r['hd95_mean'], 2)} |"
+        )
+    lines += [
+        "",
+        "## Cost: size, training time and speed",
+        "",
+        "| model | parameters | GFLOPs / slice | input | epochs (best) | training time | hardware "
+        "| inference ms / slice |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in names:
+        card, r = models[m]["card"], models[m]
+        minutes = card.get("training_time_s")
+        hw = card.get("hardware", {})
+        lines.append(
+            f"| {_name(m)} | {card.get('parameters', 0):,} | {_fmt(r.get('gflops'), 2)} | "
+            f"{card['input_size'][0]}x{card['input_size'][1]} | {card.get('epochs')} ({card.get('best_epoch')}) | "
+            f"{_fmt(minutes / 60 if minutes else None, 1)} min | {hw.get('device', '?')} x{hw.get('threads', '?')} | "
+            f"{_fmt(r.get('inference_ms_per_slice'), 1)} |"
+        )
+    lines += [
+        "",
+        "Inference time is the wall time of the full prediction path (normalisation, resize, network, resize back,"
+        " threshold) per slice, batched per patient, on the machine that ran this evaluation.",
+        "",
+        "## Generalisation: validation against test",
+        "",
+        "| model | validation per-patient Dice | this evaluation | gap |",
+        "|---|---|---|---|",
+    ]
+    for m in names:
+        val = models[m]["card"].get("validation_metrics", {}).get("per_patient_dice_mean")
+        now = models[m]["per_patient_dice_mean"]
+        gap = None if val is None or now is None else now - val
+        lines.append(f"| {_name(m)} | {_fmt(val)} | {_fmt(now)} | {_fmt(gap)} |")
+    comparison = metrics.get("comparison")
+    if comparison:
+        a, b = comparison["models"]
+        verdict = (
+            f"the difference is statistically significant (p = {comparison['wilcoxon_p']:.3g})"
+            if comparison["significant"]
+            else f"the difference is not statistically significant (p = {comparison['wilcoxon_p']:.3g}; the 95% "
+            "interval contains 0)"
+        )
+        better = a if comparison["mean_difference"] > 0 else b
+        lines += [
+            "",
+            "## Which model is better?",
+            "",
+            f"Paired over {comparison['patients']} patients, per-patient Dice of {_name(a)} minus {_name(b)}: mean "
+            f"{comparison['mean_difference']:+.4f}, median {comparison['median_difference']:+.4f}, bootstrap 95% "
+            f"interval [{comparison['bootstrap_ci95'][0]:+.4f}, {comparison['bootstrap_ci95'][1]:+.4f}]; "
+            f"{_name(a)} wins on {comparison['wins_a']} patients, {_name(b)} on {comparison['wins_b']}. "
+            f"{_name(better)} scores higher on average, and {verdict} (Wilcoxon signed-rank test).",
+        ]
+    lines += ["", "## Figures", ""]
+    for title, key in (
+        ("Per-patient Dice", "per_patient"),
+        ("Training curves", "curves"),
+        ("Examples (lesion slices)", "examples"),
+    ):
+        if figures.get(key):
+            lines += [f"### {title}", "", f"![{title}]({figures[key].name})", ""]  # type: ignore[union-attr]
+    lines += ["## Per patient", "", "| patient | slices | " + " | ".join(f"{_name(m)} Dice" for m in names) + " |"]
+    lines.append("|---|---|" + "---|" * len(names))
+    per = {m: {r["patient"]: r for r in models[m]["per_patient"]} for m in names}
+    for p in sorted(per[names[0]]):
+        cells = " | ".join(_fmt(per[m].get(p, {}).get("dice")) for m in names)
+        lines.append(f"| {p} | {per[names[0]][p]['slices']} | {cells} |")
+    lines += ["", "## Definitions", "", "```", (DEFINITIONS or "").strip(), "```", ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def load_histories(artifact_dirs: dict[str, Path]) -> dict[str, list[dict[str, float]]]:
+    out = {}
+    for name, folder in artifact_dirs.items():
+        path = folder / "history.json"
+        if path.is_file():
+            out[name] = json.loads(path.read_text())
+    return out
