@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from brainmets.imaging.preprocess import NormalizationConfig
 from pydantic import BaseModel, Field
 
+from brainmets.imaging.preprocess import NormalizationConfig
 from training.augment import AugmentConfig
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from brainmets.imaging.decode import read_image, read_mask
 from tqdm import tqdm
+
+from brainmets.imaging.decode import read_image, read_mask
 
 LOGGER = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = (".tif", ".tiff", ".png", ".jpg", ".jpeg")

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from brainmets.inference import Segmenter
 from brainmets.metrics import Confusion, confusion, hd95, lesion_counts, overlap_metrics, scores
-
 from training.data import PatientVolume
 
 

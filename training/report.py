@@ -12,8 +12,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from brainmets.networks import DISPLAY_NAMES  # noqa: E402
 
+from brainmets.networks import DISPLAY_NAMES  # noqa: E402
 from training.evaluation import __doc__ as DEFINITIONS  # noqa: E402
 
 COLORS = {"unetpp": "#1f77b4", "attention_unet": "#d62728"}

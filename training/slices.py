@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from brainmets.imaging.preprocess import NormalizationConfig, prepare_batch, resize_batch
 
+from brainmets.imaging.preprocess import NormalizationConfig, prepare_batch, resize_batch
 from training.data import PatientVolume
 
 

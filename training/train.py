@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
+
 from brainmets.imaging.preprocess import NormalizationConfig
 from brainmets.inference import ModelCard, Segmenter, save_artifact
 from brainmets.inference.artifact import file_sha256
 from brainmets.networks import ARCHITECTURES, MODEL_NAMES
-
 from training.config import PRESETS, TrainConfig, preset_config
 from training.data import Split, discover_patients, read_patients, split_patients
 from training.evaluation import evaluate_segmenter

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from brainmets.networks import build_model
 from torch import nn
 from tqdm import tqdm
 
+from brainmets.networks import build_model
 from training.augment import augment_batch
 from training.config import TrainConfig
 from training.losses import segmentation_loss
