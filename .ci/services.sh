@@ -17,4 +17,9 @@ if ! curl -s -o /dev/null "http://127.0.0.1:${S3_PORT}/" 2>/dev/null && [ -x .ve
   nohup .venv/bin/moto_server -H 127.0.0.1 -p "${S3_PORT}" >var/moto_server.log 2>&1 &
   for _ in $(seq 30); do curl -s -o /dev/null "http://127.0.0.1:${S3_PORT}/" && break; sleep 0.5; done
 fi
+# The browser tests drive Debian's chromium through Playwright (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "could not install chromium: the browser tests will be skipped" >&2
+fi
 exit 0

@@ -1,0 +1,341 @@
+"""The web app in a real browser (Debian's headless Chromium via Playwright) against the real embedded app.
+
+The app runs as a subprocess (``python -m services.embedded``) on tiny model artifacts trained here for a few
+seconds on synthetic slices, so that both masks are plausible and differ. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.web.tiny_models import synthetic_slice, write_tiny_artifacts
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS_OUT = REPO_ROOT / "test-artifacts"
+PANELS = ("original", "groundTruth", "unetpp", "attention_unet")
+
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed (.ci/services.sh installs it)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+# Statistics of one panel's canvas: size, non-black and coloured pixels, and a checksum to detect changes.
+CANVAS_STATS_JS = """
+(panel) => {
+  const canvas = document.querySelector(`canvas[data-panel="${panel}"]`);
+  const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+  let nonBlack = 0, coloured = 0, checksum = 0;
+  for (let p = 0; p < data.length; p += 4) {
+    const r = data[p], g = data[p + 1], b = data[p + 2];
+    if (r + g + b > 30) nonBlack += 1;
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 40) coloured += 1;
+    checksum = (checksum * 31 + r * 7 + g * 3 + b) % 2147483647;
+  }
+  return { pixels: data.length / 4, nonBlack, coloured, checksum };
+}
+"""
+
+CHECKSUM_CHANGED_JS = """
+([panel, before]) => {
+  const canvas = document.querySelector(`canvas[data-panel="${panel}"]`);
+  const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+  let checksum = 0;
+  for (let p = 0; p < data.length; p += 4) {
+    checksum = (checksum * 31 + data[p] * 7 + data[p + 1] * 3 + data[p + 2]) % 2147483647;
+  }
+  return checksum !== before;
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The embedded app (API, both workers, the web app) on a free port, with its data in a temporary folder."""
+    root = tmp_path_factory.mktemp("embedded")
+    write_tiny_artifacts(root / "artifacts")
+    port = _free_port()
+    threads = os.environ.get("BRAINMETS_TEST_THREADS", "1")
+    env = {
+        **os.environ,
+        "ARTIFACTS_DIR": str(root / "artifacts"),
+        "VAR_DIR": str(root / "var"),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DEVICE": "cpu",
+        "LOG_LEVEL": "WARNING",
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+    }
+    for name in ("DATABASE_URL", "AMQP_URL", "S3_ENDPOINT"):
+        env.pop(name, None)
+    log_path = root / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.embedded"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the embedded app exited ({proc.returncode}):\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the embedded app did not answer /healthz in 90 s:\n{log_path.read_text()}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class ConsoleLog:
+    """Console errors and uncaught exceptions of a page."""
+
+    def __init__(self, page: object) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def scan_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("upload")
+    image, lesion = synthetic_slice(160, seed=7)
+    paths = {"image": folder / "flair-slice.png", "ground_truth": folder / "flair-slice-mask.png"}
+    Image.fromarray(image).save(paths["image"])
+    Image.fromarray(np.where(lesion, 255, 0).astype(np.uint8)).save(paths["ground_truth"])
+    return paths
+
+
+def _stats(page: object, panel: str) -> dict[str, int]:
+    return page.evaluate(CANVAS_STATS_JS, panel)
+
+
+def _wait_for_change(page: object, panel: str, before: dict[str, int], what: str) -> dict[str, int]:
+    try:
+        page.wait_for_function(CHECKSUM_CHANGED_JS, arg=[panel, before["checksum"]], timeout=5_000)
+    except sync_api.TimeoutError:
+        pytest.fail(f"{what} did not change the pixels of the {panel} panel")
+    return _stats(page, panel)
+
+
+def _shoot(page: object, name: str) -> None:
+    ARTIFACTS_OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS_OUT / name), full_page=False)
+
+
+def _upload(page: object, app_url: str, scan_files: dict[str, Path]) -> str:
+    page.goto(f"{app_url}/#/upload")
+    page.set_input_files("#image", str(scan_files["image"]))
+    page.set_input_files("#ground_truth", str(scan_files["ground_truth"]))
+    page.get_by_role("button", name="Upload and segment").click()
+    page.wait_for_url(re.compile(r".*#/cases/[0-9a-f]{32}$"))
+    return page.url.rsplit("/", 1)[-1]
+
+
+def test_upload_then_compare_both_models_side_by_side(page: object, app_url: str, scan_files: dict[str, Path]) -> None:
+    console = ConsoleLog(page)
+    scan_id = _upload(page, app_url, scan_files)
+
+    # Live status: the page fills in by itself once both workers are done.
+    page.wait_for_selector('.page-case[data-ready="true"]', timeout=120_000)
+    for model in ("unetpp", "attention_unet"):
+        chip = page.locator(f'.case-head .chip[data-model="{model}"]')
+        assert chip.get_attribute("data-status") == "done", chip.text_content()
+
+    stats = {panel: _stats(page, panel) for panel in PANELS}
+    for panel, s in stats.items():
+        assert s["nonBlack"] > 0.1 * s["pixels"], f"the {panel} panel is (nearly) empty: {s}"
+    for panel in ("groundTruth", "unetpp", "attention_unet"):
+        assert stats[panel]["coloured"] > 0, f"no mask drawn on the {panel} panel: {stats[panel]}"
+    assert stats["original"]["coloured"] == 0, "the original is drawn without overlay by default"
+
+    # The model toggle draws each model's mask on the original, then both.
+    page.locator('label[for="overlay-unetpp"]').click()
+    with_unetpp = _wait_for_change(page, "original", stats["original"], "showing U-Net++")
+    assert with_unetpp["coloured"] > 0
+    page.locator('label[for="overlay-attention_unet"]').click()
+    with_attention = _wait_for_change(page, "original", with_unetpp, "switching to Attention U-Net")
+    assert with_attention["coloured"] > 0
+    page.keyboard.press("3")
+    assert page.locator("#overlay-both").is_checked()
+    both = _wait_for_change(page, "original", with_attention, "showing both models (key 3)")
+
+    # The opacity slider reblends every overlay.
+    page.locator("#opacity").focus()
+    page.keyboard.press("End")
+    assert page.locator('output[for="opacity"]').text_content() == "100 %"
+    opaque = _wait_for_change(page, "original", both, "moving the opacity slider")
+    _wait_for_change(page, "groundTruth", stats["groundTruth"], "moving the opacity slider")
+    assert opaque["coloured"] >= both["coloured"]
+
+    # Metrics: overlap figures for both models, lesion area and inference time.
+    for model in ("unetpp", "attention_unet"):
+        for metric in ("dice", "iou", "precision", "recall", "f1"):
+            text = page.locator(f'#metrics-table td[data-model="{model}"][data-metric="{metric}"]').text_content()
+            assert re.fullmatch(r"[01]\.\d{3}", text or ""), f"{model} {metric}: {text!r}"
+        area = page.locator(f'#metrics-table td[data-model="{model}"][data-metric="lesion_area_px"]').text_content()
+        assert re.fullmatch(r"[\d,]+ px", area or ""), area
+        speed = page.locator(f'#metrics-table td[data-model="{model}"][data-metric="inference_ms"]').text_content()
+        assert re.fullmatch(r"\d+ ms|\d+\.\d\d s", speed or ""), speed
+    scan = httpx.get(f"{app_url}/api/scans/{scan_id}").json()
+    dice = scan["results"]["unetpp"]["metrics"]["dice"]
+    shown = page.locator('#metrics-table td[data-model="unetpp"][data-metric="dice"]').text_content()
+    assert shown == f"{dice:.3f}"
+
+    page.keyboard.press("[")
+    page.keyboard.press("[")
+    page.keyboard.press("[")
+    page.keyboard.press("[")
+    page.keyboard.press("[")
+    assert page.locator('output[for="opacity"]').text_content() == "50 %"
+    page.wait_for_timeout(200)
+    _shoot(page, "web-case-1280x800.png")
+
+    # The difference view colours disagreement and counts it in the legend.
+    page.keyboard.press("d")
+    assert page.locator("#overlay-difference").is_checked()
+    page.wait_for_function("document.querySelector('.legend').textContent.includes('Only U-Net++')")
+    difference = _stats(page, "original")
+    assert difference["coloured"] > 0
+    _shoot(page, "web-case-difference.png")
+
+    # The outline switch by keyboard (its pixels are checked in the tablet test).
+    page.keyboard.press("o")
+    assert page.locator("#style-outline").is_checked()
+
+    # Window/level changes the image itself; zoom on one panel moves all four.
+    before_window = _stats(page, "attention_unet")
+    page.keyboard.press("a")
+    _wait_for_change(page, "attention_unet", before_window, "the auto window")
+    before_zoom = {panel: _stats(page, panel) for panel in PANELS}
+    box = page.locator('canvas[data-panel="original"]').bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -400)
+    for panel in PANELS:
+        _wait_for_change(page, panel, before_zoom[panel], "zooming on the original")
+
+    # The case list shows the scan with both models done.
+    page.goto(f"{app_url}/#/cases")
+    row = page.locator(f'tr[data-scan-id="{scan_id}"]')
+    row.wait_for()
+    assert "flair-slice.png" in (row.text_content() or "")
+    assert row.locator('.chip[data-status="done"]').count() == 2
+
+    assert console.errors == [], console.errors
+
+
+def test_outline_style_and_tablet_layout(page: object, app_url: str, scan_files: dict[str, Path]) -> None:
+    console = ConsoleLog(page)
+    page.set_viewport_size({"width": 820, "height": 1180})
+    _upload(page, app_url, scan_files)
+    page.wait_for_selector('.page-case[data-ready="true"]', timeout=120_000)
+    filled = _stats(page, "unetpp")
+    page.locator('label[for="style-outline"]').click()
+    outlined = _wait_for_change(page, "unetpp", filled, "switching to outlines")
+    assert 0 < outlined["coloured"] < filled["coloured"], (filled, outlined)
+    # At tablet width the panels stay two abreast and the controls move below them.
+    boxes = [page.locator(f'canvas[data-panel="{panel}"]').bounding_box() for panel in PANELS]
+    assert boxes[0]["y"] == boxes[1]["y"] and boxes[2]["y"] > boxes[0]["y"]
+    assert all(b["width"] > 300 for b in boxes), boxes
+    sidebar = page.locator(".sidebar").bounding_box()
+    assert sidebar["y"] > boxes[3]["y"]
+    _shoot(page, "web-case-tablet.png")
+    assert console.errors == [], console.errors
+
+
+def test_models_view_compares_the_model_cards(page: object, app_url: str) -> None:
+    console = ConsoleLog(page)
+    page.goto(f"{app_url}/#/models")
+    table = page.locator(".models-table")
+    table.wait_for()
+    header = table.locator("thead").text_content() or ""
+    assert "U-Net++" in header and "Attention U-Net" in header
+    for model, dice in (("unetpp", "0.812"), ("attention_unet", "0.798")):
+        assert table.locator(f'td[data-model="{model}"][data-metric="dice"]').text_content() == dice
+    assert "Parameters" in (table.text_content() or "")
+    _shoot(page, "web-models.png")
+    assert console.errors == [], console.errors
+
+
+def test_upload_explains_what_is_wrong(page: object, app_url: str, tmp_path: Path) -> None:
+    console = ConsoleLog(page)
+    page.goto(f"{app_url}/#/upload")
+    alert = page.locator(".upload-form [role=alert]")
+
+    page.get_by_role("button", name="Upload and segment").click()
+    assert "Choose an MRI slice" in (alert.text_content() or "")
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image")
+    page.set_input_files("#image", str(notes))
+    page.get_by_role("button", name="Upload and segment").click()
+    assert "is not a PNG, JPEG or TIFF image" in (alert.text_content() or "")
+
+    # A file that claims to be a PNG passes the browser's check; the server's message is shown as it is.
+    fake = tmp_path / "broken.png"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    page.set_input_files("#image", str(fake))
+    page.get_by_role("button", name="Upload and segment").click()
+    page.wait_for_function("document.querySelector('.upload-form [role=alert]').textContent.includes('could not')")
+    assert page.url.endswith("#/upload")
+    # Chromium logs the 4xx response itself; anything else is a fault of the app.
+    unexpected = [e for e in console.errors if "status of 4" not in e]
+    assert unexpected == [], unexpected

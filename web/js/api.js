@@ -1,0 +1,182 @@
+/**
+ * The BrainMets HTTP API (see README "HTTP API"): JSON reads, the upload with progress, and live scan events.
+ */
+
+/** The two models, in display order. */
+export const MODELS = Object.freeze(["unetpp", "attention_unet"]);
+export const MODEL_LABELS = Object.freeze({ unetpp: "U-Net++", attention_unet: "Attention U-Net" });
+
+/** A result no longer changes once it is in one of these states. */
+export const FINAL_STATES = Object.freeze(["done", "failed"]);
+
+/** An HTTP error whose message is fit to show to the user. */
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+/**
+ * The user-facing message of an error response: FastAPI's `detail` (a string, or a list of validation errors).
+ * @param {unknown} body parsed JSON body, or null
+ * @param {number} status
+ * @returns {string}
+ */
+export function errorMessage(body, status) {
+  const detail = body && typeof body === "object" ? body.detail : null;
+  if (typeof detail === "string" && detail) return detail.charAt(0).toUpperCase() + detail.slice(1);
+  if (Array.isArray(detail) && detail.length) {
+    return detail
+      .map((item) => {
+        const where = Array.isArray(item.loc) ? item.loc.filter((p) => p !== "body").join(".") : "";
+        return where ? `${where}: ${item.msg}` : String(item.msg ?? item);
+      })
+      .join("; ");
+  }
+  if (status === 413) return "The file is too large for the server.";
+  if (status >= 500) return `The server failed (HTTP ${status}). Try again in a moment.`;
+  return `The request failed (HTTP ${status}).`;
+}
+
+async function getJson(path, signal) {
+  let response;
+  try {
+    response = await fetch(path, { headers: { Accept: "application/json" }, signal });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError("Cannot reach the BrainMets server. Check that it is running.", 0);
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(errorMessage(body, response.status), response.status);
+  return body;
+}
+
+/** @returns {Promise<{items: object[], total: number, limit: number, offset: number}>} newest first */
+export function listScans({ limit = 20, offset = 0 } = {}, signal) {
+  return getJson(`/api/scans?limit=${limit}&offset=${offset}`, signal);
+}
+
+/** @returns {Promise<object>} the scan with each model's result */
+export function getScan(id, signal) {
+  return getJson(`/api/scans/${encodeURIComponent(id)}`, signal);
+}
+
+/** @returns {Promise<{models: object[]}>} the model cards */
+export function getModels(signal) {
+  return getJson("/api/models", signal);
+}
+
+/** URLs of a scan's images; the scan's own links win when the API gives them. */
+export function scanUrls(scan) {
+  const base = `/api/scans/${encodeURIComponent(scan.id)}`;
+  const links = scan.links ?? {};
+  const urls = {
+    image: links.image ?? `${base}/image`,
+    groundTruth: links.ground_truth ?? `${base}/ground-truth`,
+    attention: null,
+    masks: {},
+  };
+  for (const model of MODELS) {
+    const result = scan.results?.[model];
+    urls.masks[model] = result?.links?.mask ?? `${base}/masks/${model}`;
+    if (model === "attention_unet" && result?.links?.attention) urls.attention = result.links.attention;
+  }
+  return urls;
+}
+
+/**
+ * Upload a scan. Uses XMLHttpRequest because fetch cannot report upload progress.
+ * @param {{image: File, groundTruth?: File|null, models?: string[]}} form
+ * @param {(fraction: number) => void} [onProgress]
+ * @returns {Promise<{id: string, status: string, links: object}>}
+ */
+export function uploadScan({ image, groundTruth = null, models = [] }, onProgress = () => {}) {
+  const data = new FormData();
+  data.append("image", image, image.name);
+  if (groundTruth) data.append("ground_truth", groundTruth, groundTruth.name);
+  if (models.length) data.append("models", models.join(","));
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/scans");
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener("load", () => {
+      let body = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        // A proxy's HTML error page: fall back to the status text.
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && body) resolve(body);
+      else reject(new ApiError(errorMessage(body, xhr.status), xhr.status));
+    });
+    xhr.addEventListener("error", () =>
+      reject(new ApiError("The upload did not reach the server. Check the connection and try again.", 0)),
+    );
+    xhr.send(data);
+  });
+}
+
+/** True when every requested model has finished (done or failed). */
+export function isSettled(scan) {
+  const results = Object.values(scan.results ?? {});
+  return results.length > 0 && results.every((r) => FINAL_STATES.includes(r.status));
+}
+
+/**
+ * Follow a scan live: Server-Sent Events, with polling as a fallback when the stream breaks.
+ * @param {string} id
+ * @param {(scan: object) => void} onScan called with the scan JSON on every change
+ * @returns {() => void} stop watching
+ */
+export function watchScan(id, onScan) {
+  let stopped = false;
+  let pollTimer = null;
+  let source = null;
+
+  const deliver = (scan) => {
+    if (stopped) return;
+    onScan(scan);
+    if (isSettled(scan)) stop();
+  };
+
+  const poll = async () => {
+    if (stopped) return;
+    try {
+      deliver(await getScan(id));
+    } catch {
+      // Keep polling: the server may be restarting.
+    }
+    if (!stopped) pollTimer = setTimeout(poll, 2000);
+  };
+
+  function stop() {
+    stopped = true;
+    clearTimeout(pollTimer);
+    source?.close();
+  }
+
+  if (typeof EventSource === "function") {
+    source = new EventSource(`/api/scans/${encodeURIComponent(id)}/events`);
+    const onMessage = (event) => {
+      try {
+        deliver(JSON.parse(event.data));
+      } catch {
+        // Not a scan document (e.g. a keep-alive): ignore it.
+      }
+    };
+    source.addEventListener("message", onMessage);
+    source.addEventListener("scan", onMessage);
+    source.addEventListener("error", () => {
+      // EventSource retries by itself unless the server refused the stream outright.
+      if (source.readyState === EventSource.CLOSED && !stopped && pollTimer === null) poll();
+    });
+  } else {
+    poll();
+  }
+  return stop;
+}

@@ -1,0 +1,161 @@
+/**
+ * The reading controls of a case: overlay choice, opacity, fill/outline, attention heat map, window/level and
+ * view. Each control calls `onChange(partialSettings)` or a named action; `sync(settings)` shows the settings.
+ */
+import { MODEL_LABELS } from "../api.js";
+import { h } from "../dom.js";
+
+export const OVERLAY_CHOICES = Object.freeze([
+  ["none", "Off", "0"],
+  ["unetpp", MODEL_LABELS.unetpp, "1"],
+  ["attention_unet", MODEL_LABELS.attention_unet, "2"],
+  ["both", "Both", "3"],
+  ["difference", "Difference", "4"],
+]);
+
+function radioGroup(name, legend, choices, onPick) {
+  const inputs = [];
+  const group = h(
+    "fieldset",
+    { class: "segmented" },
+    h("legend", { text: legend }),
+    choices.map(([value, label, key]) => {
+      const input = h("input", { attrs: { type: "radio", name, value, id: `${name}-${value}` } });
+      input.addEventListener("change", () => input.checked && onPick(value));
+      inputs.push(input);
+      return h(
+        "label",
+        { attrs: { for: `${name}-${value}`, title: key ? `Shortcut: ${key}` : null } },
+        input,
+        h("span", { text: label }),
+      );
+    }),
+  );
+  const sync = (value) => {
+    for (const input of inputs) input.checked = input.value === value;
+  };
+  return { group, sync };
+}
+
+function slider({ id, label, min, max, step, onInput, format }) {
+  const input = h("input", { attrs: { type: "range", id, min, max, step } });
+  const output = h("output", { attrs: { for: id } });
+  input.addEventListener("input", () => onInput(Number(input.value)));
+  const row = h("div", { class: "slider" }, h("label", { text: label, attrs: { for: id } }), input, output);
+  const sync = (value) => {
+    input.value = String(value);
+    output.textContent = format(value);
+  };
+  return { row, sync };
+}
+
+/**
+ * @param {{onChange: (partial: object) => void, onAutoWindow: () => void, onResetWindow: () => void,
+ *          onResetView: () => void, onHelp: () => void}} handlers
+ * @returns {{element: HTMLElement, sync: (settings: object) => void, setHeatmapAvailable: (yes: boolean) => void,
+ *            legend: HTMLElement}}
+ */
+export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetView, onHelp }) {
+  const overlay = radioGroup("overlay", "Drawn on the original MRI", OVERLAY_CHOICES, (v) => onChange({ overlay: v }));
+  const style = radioGroup(
+    "style",
+    "Mask style",
+    [
+      ["fill", "Filled", "O"],
+      ["outline", "Outline", "O"],
+    ],
+    (v) => onChange({ style: v }),
+  );
+  const opacity = slider({
+    id: "opacity",
+    label: "Opacity",
+    min: 0,
+    max: 100,
+    step: 5,
+    onInput: (v) => onChange({ opacity: v / 100 }),
+    format: (v) => `${v} %`,
+  });
+  const level = slider({
+    id: "window-level",
+    label: "Level",
+    min: 0,
+    max: 255,
+    step: 1,
+    onInput: (v) => onChange({ level: v }),
+    format: (v) => String(Math.round(v)),
+  });
+  const width = slider({
+    id: "window-width",
+    label: "Width",
+    min: 1,
+    max: 256,
+    step: 1,
+    onInput: (v) => onChange({ width: v }),
+    format: (v) => String(Math.round(v)),
+  });
+  const heatmap = h("input", { attrs: { type: "checkbox", id: "heatmap" } });
+  heatmap.addEventListener("change", () => onChange({ heatmap: heatmap.checked }));
+  const heatmapNote = h("span", { class: "hint", text: "" });
+
+  const legend = h("ul", { class: "legend", attrs: { "aria-label": "Colour legend", "aria-live": "polite" } });
+
+  const button = (text, title, action) =>
+    h("button", { text, attrs: { type: "button", title }, on: { click: action } });
+
+  const element = h(
+    "div",
+    { class: "controls" },
+    h(
+      "section",
+      { class: "control-group", attrs: { "aria-labelledby": "overlay-heading" } },
+      h("h2", { text: "Overlay", attrs: { id: "overlay-heading" } }),
+      overlay.group,
+      h(
+        "div",
+        { class: "control-row" },
+        style.group,
+        h(
+          "label",
+          { class: "check", attrs: { title: "Shortcut: H" } },
+          heatmap,
+          h("span", { text: "Attention heat map" }),
+          heatmapNote,
+        ),
+      ),
+      opacity.row,
+      legend,
+    ),
+    h(
+      "section",
+      { class: "control-group", attrs: { "aria-labelledby": "window-heading" } },
+      h("h2", { text: "Window and view", attrs: { id: "window-heading" } }),
+      level.row,
+      width.row,
+      h(
+        "div",
+        { class: "button-row" },
+        button("Auto window", "Fit the window to the brain (A)", onAutoWindow),
+        button("Full range", "Show the full range (W)", onResetWindow),
+        button("Fit", "Reset zoom and pan (F)", onResetView),
+        button("?", "Keyboard shortcuts (?)", onHelp),
+      ),
+    ),
+  );
+
+  return {
+    element,
+    legend,
+    sync(settings) {
+      overlay.sync(settings.overlay);
+      style.sync(settings.style);
+      opacity.sync(Math.round(settings.opacity * 100));
+      level.sync(settings.level);
+      width.sync(settings.width);
+      heatmap.checked = settings.heatmap;
+    },
+    setHeatmapAvailable(yes, why = "") {
+      heatmap.disabled = !yes;
+      heatmapNote.textContent = yes ? "" : why;
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The metrics table of a case: one column per model, one row per figure, so the two models read side by side.
+ */
+import { MODELS, MODEL_LABELS } from "../api.js";
+import { h, replaceChildren } from "../dom.js";
+import { formatInteger, formatMetric, formatMs } from "../format.js";
+import { COLOURS } from "../render/palette.js";
+
+const OVERLAP = [
+  ["dice", "Dice"],
+  ["iou", "IoU"],
+  ["precision", "Precision"],
+  ["recall", "Recall"],
+  ["f1", "F1"],
+];
+
+/** The model with the strictly highest value of an overlap metric, if any. */
+function leader(scan, key) {
+  const values = MODELS.map((m) => scan.results?.[m]?.metrics?.[key]).filter((v) => typeof v === "number");
+  if (values.length < 2 || values[0] === values[1]) return null;
+  const best = Math.max(...values);
+  return MODELS.find((m) => scan.results?.[m]?.metrics?.[key] === best) ?? null;
+}
+
+/**
+ * @param {HTMLElement} container replaced with the table
+ * @param {object} scan the scan JSON
+ * @param {{agreementDice: number|null}|null} agreement Dice between the two masks, once both are loaded
+ */
+export function renderMetrics(container, scan, agreement) {
+  const models = MODELS.filter((m) => scan.results?.[m]);
+  const cell = (model, key, text, extra = "") =>
+    h("td", { class: `num ${extra}`.trim(), text, dataset: { model, metric: key } });
+
+  const rows = [];
+  if (scan.has_ground_truth) {
+    for (const [key, label] of OVERLAP) {
+      const best = leader(scan, key);
+      rows.push(
+        h(
+          "tr",
+          {},
+          h("th", { text: label, attrs: { scope: "row" } }),
+          models.map((m) =>
+            cell(m, key, formatMetric(scan.results[m].metrics?.[key]), best === m ? "best" : ""),
+          ),
+        ),
+      );
+    }
+  }
+  const plain = [
+    ["lesion_area_px", "Lesion area", (r) => (r.lesion_area_px == null ? "—" : `${formatInteger(r.lesion_area_px)} px`)],
+    ["inference_ms", "Inference", (r) => formatMs(r.inference_ms)],
+    ["model_version", "Version", (r) => r.model_version ?? "—"],
+    ["device", "Device", (r) => r.device ?? "—"],
+  ];
+  for (const [key, label, show] of plain) {
+    rows.push(
+      h(
+        "tr",
+        {},
+        h("th", { text: label, attrs: { scope: "row" } }),
+        models.map((m) => cell(m, key, show(scan.results[m]))),
+      ),
+    );
+  }
+
+  replaceChildren(
+    container,
+    h(
+      "table",
+      { class: "table metrics-table", attrs: { id: "metrics-table" } },
+      h("caption", { text: "Metrics" }),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("td"),
+          models.map((m) =>
+            h(
+              "th",
+              { attrs: { scope: "col" } },
+              h("span", { class: "swatch", attrs: { style: `--swatch: ${COLOURS[m]}`, "aria-hidden": "true" } }),
+              MODEL_LABELS[m],
+            ),
+          ),
+        ),
+      ),
+      h("tbody", {}, rows),
+    ),
+    h(
+      "p",
+      { class: "note" },
+      scan.has_ground_truth
+        ? "Overlap with the ground truth; the higher value in green."
+        : "No ground truth uploaded: overlap metrics are not available.",
+      agreement && agreement.agreementDice !== null
+        ? [" Models agree at Dice ", h("strong", { text: formatMetric(agreement.agreementDice), attrs: { id: "agreement" } }), "."]
+        : null,
+    ),
+  );
+}

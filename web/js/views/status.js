@@ -1,0 +1,27 @@
+/**
+ * A model's status as a small labelled chip, shared by the case list and the case view.
+ */
+import { MODEL_LABELS } from "../api.js";
+import { h } from "../dom.js";
+
+const WORDS = { queued: "Queued", running: "Running", done: "Done", failed: "Failed" };
+
+/**
+ * @param {string} model
+ * @param {{status: string, error?: string}|undefined} result undefined when the model was not requested
+ * @returns {HTMLElement}
+ */
+export function statusChip(model, result) {
+  const status = result?.status ?? "skipped";
+  const word = WORDS[status] ?? "Not requested";
+  return h(
+    "span",
+    {
+      class: `chip chip-${status}`,
+      attrs: { title: result?.error ?? `${MODEL_LABELS[model]}: ${word}` },
+      dataset: { model, status },
+    },
+    h("span", { class: "chip-dot", attrs: { "aria-hidden": "true" } }),
+    `${MODEL_LABELS[model]} · ${word}`,
+  );
+}
