@@ -22,4 +22,10 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
     || echo "could not install chromium: the browser tests will be skipped" >&2
 fi
+# The deployment checks (tests/infra): Debian's docker-compose validates the compose files with no engine, and
+# nginx runs the edge proxy's config in front of stand-in backends.
+if { ! command -v docker-compose >/dev/null || ! command -v nginx >/dev/null; } && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose nginx-light) \
+    >/dev/null 2>&1 || echo "could not install docker-compose and nginx: those infra tests will be skipped" >&2
+fi
 exit 0
