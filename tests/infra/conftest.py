@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,6 +45,26 @@ def runnable_module(name: str) -> bool:
         return True
     except ModuleNotFoundError:
         return False
+
+
+@functools.cache
+def help_text(module: str) -> str:
+    """What ``python -m module --help`` prints: the options the command line may use."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=180, cwd=REPO
+    )
+    assert result.returncode == 0, f"`python -m {module} --help` failed: {result.stderr[-2000:]}"
+    return result.stdout
+
+
+def assert_command_exists(command: list[str]) -> None:
+    """The command runs one of our modules, and every option it passes is one that module accepts."""
+    module = module_of(command)
+    assert module is not None, f"not a `python -m` command: {command}"
+    assert runnable_module(module), f"`python -m {module}` finds no code"
+    text = help_text(module)
+    for option in (arg.split("=", 1)[0] for arg in command[3:] if arg.startswith("--")):
+        assert re.search(rf"(^|\s){re.escape(option)}\b", text), f"`python -m {module}` has no option {option}"
 
 
 def docker_compose() -> list[str] | None:

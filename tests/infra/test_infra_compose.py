@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import COMPOSE_SECRETS, REPO, assert_edge_limit_fits, compose_config, module_of, runnable_module
+from conftest import COMPOSE_SECRETS, REPO, assert_command_exists, assert_edge_limit_fits, compose_config, module_of
 
 from brainmets.config import Settings
 from brainmets.networks import MODEL_NAMES
@@ -64,9 +64,15 @@ def test_the_stack_has_every_part(compose_raw: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("service", APP_SERVICES)
 def test_each_service_command_is_a_module_in_the_code(compose_raw: dict[str, Any], service: str) -> None:
-    module = module_of(compose_raw["services"][service]["command"])
-    assert module == EXPECTED_MODULES[service]
-    assert runnable_module(module), f"`python -m {module}` finds no code"
+    command = compose_raw["services"][service]["command"]
+    assert module_of(command) == EXPECTED_MODULES[service]
+    assert_command_exists(command)
+
+
+@pytest.mark.parametrize("service", ["gateway", "results-api"])
+def test_only_the_one_shot_migrates(compose_raw: dict[str, Any], service: str) -> None:
+    # Replicas that each migrate at start would race; the migrate service does it once, before them.
+    assert "--no-migrate" in compose_raw["services"][service]["command"]
 
 
 def test_one_worker_per_model(compose_raw: dict[str, Any]) -> None:
@@ -184,6 +190,14 @@ def test_cpu_is_the_default() -> None:
     for name in WORKERS:
         assert config["services"][name]["environment"]["DEVICE"] == "cpu"
         assert "deploy" not in config["services"][name]
+
+
+def test_edge_gets_every_variable_its_template_uses(compose_raw: dict[str, Any]) -> None:
+    template = (REPO / "infra" / "nginx" / "default.conf.template").read_text()
+    assert set(re.findall(r"\$\{([A-Z_]+)\}", template)) == set(compose_raw["services"]["edge"]["environment"])
+    mount = compose_raw["services"]["edge"]["volumes"][0].split(":")
+    assert mount[0] == "./infra/nginx/default.conf.template"
+    assert mount[1] == "/etc/nginx/templates/default.conf.template"
 
 
 def test_edge_body_limit_sits_just_above_the_gateway_limit(compose_raw: dict[str, Any]) -> None:

@@ -3,12 +3,13 @@ objects wired to the right Deployments and queues, and every command a module in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import K8S, OVERLAYS, REPO, assert_edge_limit_fits, module_of, nginx_size, runnable_module
+from conftest import K8S, OVERLAYS, REPO, assert_command_exists, assert_edge_limit_fits, module_of, nginx_size
 from kustomize_render import kustomize_binary, render, render_in_python
 
 from brainmets.config import Settings
@@ -148,14 +149,18 @@ def test_configuration_names_are_settings(rendered: dict[str, list[Manifest]], n
 @pytest.mark.parametrize("name", ALL_RENDERS)
 def test_every_command_is_a_module_in_the_code(rendered: dict[str, list[Manifest]], name: str) -> None:
     modules = set()
-    for key, pod in pod_specs(rendered[name]).items():
+    for pod in pod_specs(rendered[name]).values():
         for container in pod["containers"]:
             if "command" in container:
-                module = module_of(container["command"])
-                assert module is not None, key
-                assert runnable_module(module), f"{key}: `python -m {module}` finds no code"
-                modules.add(module)
+                assert_command_exists(container["command"])
+                modules.add(module_of(container["command"]))
     assert modules == {"services.gateway", "services.results_api", "services.worker", "brainmets.db.migrate"}
+
+
+@pytest.mark.parametrize("deployment", ["gateway", "results-api"])
+def test_only_the_job_migrates(rendered: dict[str, list[Manifest]], deployment: str) -> None:
+    container = of_kind(rendered["base"], "Deployment")[deployment]["spec"]["template"]["spec"]["containers"][0]
+    assert "--no-migrate" in container["command"]
 
 
 def test_the_migration_is_a_job(rendered: dict[str, list[Manifest]]) -> None:
@@ -203,6 +208,7 @@ def test_edge_splits_by_method_with_the_same_config_as_compose(rendered: dict[st
     assert of_kind(manifests, "ConfigMap")["edge-nginx"]["data"]["default.conf.template"] == template
     edge = of_kind(manifests, "Deployment")["edge"]["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e["value"] for e in edge["env"]}
+    assert set(re.findall(r"\$\{([A-Z_]+)\}", template)) == set(env)
     services = of_kind(manifests, "Service")
     for variable, service in (("GATEWAY_UPSTREAM", "gateway"), ("RESULTS_API_UPSTREAM", "results-api")):
         host, port = env[variable].split(":")
