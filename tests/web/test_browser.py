@@ -257,6 +257,13 @@ def test_upload_then_compare_both_models_side_by_side(page: object, app_url: str
     assert difference["coloured"] > 0
     _shoot(page, "web-case-difference.png")
 
+    # The attention heat map tints the Attention U-Net panel.
+    assert page.locator("#heatmap").is_enabled()
+    before_heat = _stats(page, "attention_unet")
+    page.keyboard.press("h")
+    assert page.locator("#heatmap").is_checked()
+    _wait_for_change(page, "attention_unet", before_heat, "the attention heat map")
+
     # The outline switch by keyboard (its pixels are checked in the tablet test).
     page.keyboard.press("o")
     assert page.locator("#style-outline").is_checked()

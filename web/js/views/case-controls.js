@@ -56,7 +56,7 @@ function slider({ id, label, min, max, step, onInput, format }) {
  *            legend: HTMLElement}}
  */
 export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetView, onHelp }) {
-  const overlay = radioGroup("overlay", "Drawn on the original MRI", OVERLAY_CHOICES, (v) => onChange({ overlay: v }));
+  const overlay = radioGroup("overlay", "Drawn on the original MRI panel", OVERLAY_CHOICES, (v) => onChange({ overlay: v }));
   const style = radioGroup(
     "style",
     "Mask style",
@@ -95,7 +95,12 @@ export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetVi
   });
   const heatmap = h("input", { attrs: { type: "checkbox", id: "heatmap" } });
   heatmap.addEventListener("change", () => onChange({ heatmap: heatmap.checked }));
-  const heatmapNote = h("span", { class: "hint", text: "" });
+  const heatmapLabel = h(
+    "label",
+    { class: "check", attrs: { title: "Shortcut: H" } },
+    heatmap,
+    h("span", { text: "Attention heat map" }),
+  );
 
   const legend = h("ul", { class: "legend", attrs: { "aria-label": "Colour legend", "aria-live": "polite" } });
 
@@ -108,19 +113,13 @@ export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetVi
     h(
       "section",
       { class: "control-group", attrs: { "aria-labelledby": "overlay-heading" } },
-      h("h2", { text: "Overlay", attrs: { id: "overlay-heading" } }),
+      h("h2", { text: "Overlay on the original", attrs: { id: "overlay-heading" } }),
       overlay.group,
       h(
         "div",
         { class: "control-row" },
         style.group,
-        h(
-          "label",
-          { class: "check", attrs: { title: "Shortcut: H" } },
-          heatmap,
-          h("span", { text: "Attention heat map" }),
-          heatmapNote,
-        ),
+        heatmapLabel,
       ),
       opacity.row,
       legend,
@@ -155,7 +154,8 @@ export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetVi
     },
     setHeatmapAvailable(yes, why = "") {
       heatmap.disabled = !yes;
-      heatmapNote.textContent = yes ? "" : why;
+      heatmapLabel.classList.toggle("is-disabled", !yes);
+      heatmapLabel.title = yes ? "Shortcut: H" : why;
     },
   };
 }

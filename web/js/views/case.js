@@ -2,7 +2,7 @@
  * Case view: the original MRI, the ground truth and both models' masks side by side, with live status,
  * overlays, window/level, synced zoom and pan, and the metrics table.
  */
-import { MODELS, MODEL_LABELS, getScan, scanUrls, watchScan } from "../api.js";
+import { MODELS, MODEL_LABELS, getScan, isSettled, scanUrls, watchScan } from "../api.js";
 import { append, h, replaceChildren } from "../dom.js";
 import { formatDate, formatInteger, formatMetric } from "../format.js";
 import { ImagePanel } from "../panel.js";
@@ -73,7 +73,7 @@ export function mountCase(outlet, { params }) {
     onResetView: () => viewport.reset(),
     onHelp: () => dialog.showModal(),
   });
-  controls.setHeatmapAvailable(false, "(when the model provides it)");
+  controls.setHeatmapAvailable(false, "Available once the Attention U-Net result provides its attention map");
 
   replaceChildren(outlet, root);
   append(
@@ -312,7 +312,7 @@ export function mountCase(outlet, { params }) {
   getScan(params.id, controller.signal)
     .then((first) => {
       showScan(first);
-      stopWatching = watchScan(params.id, showScan);
+      if (!isSettled(first)) stopWatching = watchScan(params.id, showScan);
     })
     .catch((error) => {
       if (error.name === "AbortError") return;

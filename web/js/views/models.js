@@ -16,20 +16,25 @@ const OVERLAP = [
 ];
 
 /**
- * A metric from an evaluation block, which may hold plain numbers, {mean: ...} objects or a "mean" section.
+ * A metric from an evaluation block. The training evaluation writes per-patient means
+ * (`per_patient_dice_mean`) and pooled scores (`global.f1`); simpler cards hold plain numbers or {mean}.
+ * The per-patient mean wins, as it is the headline figure of the evaluation report.
  * @returns {number|null}
  */
 export function metricValue(block, key) {
   if (!block || typeof block !== "object") return null;
-  const value = block[key] ?? block.mean?.[key];
-  if (typeof value === "number") return value;
-  if (value && typeof value.mean === "number") return value.mean;
+  const candidates = [block[`per_patient_${key}_mean`], block[key], block.mean?.[key], block.global?.[key]];
+  for (const value of candidates) {
+    if (typeof value === "number") return value;
+    if (value && typeof value.mean === "number") return value.mean;
+  }
   return null;
 }
 
 /** Milliseconds per slice, wherever the card records it. */
 export function inferenceMs(card) {
   const candidates = [
+    card.test_metrics?.inference_ms_per_slice,
     card.inference_ms,
     card.benchmark?.inference_ms,
     card.benchmark?.ms_per_image,
@@ -39,10 +44,14 @@ export function inferenceMs(card) {
   return candidates.find((v) => typeof v === "number") ?? null;
 }
 
-function describeHardware(hardware) {
+/** "NVIDIA H100", "x86_64 CPU, 16 threads" or the device type. */
+export function describeHardware(hardware) {
   if (!hardware || typeof hardware !== "object") return "—";
-  const text = hardware.device ?? hardware.gpu ?? hardware.name ?? hardware.cpu;
-  return typeof text === "string" ? text : "—";
+  if (typeof hardware.gpu === "string") return hardware.gpu;
+  if (typeof hardware.cpu === "string") {
+    return `${hardware.cpu} CPU${hardware.threads ? `, ${hardware.threads} threads` : ""}`;
+  }
+  return typeof hardware.device === "string" ? hardware.device : "—";
 }
 
 function bar(value, colour) {
@@ -69,7 +78,9 @@ export function mountModels(outlet) {
       h("div", { class: "page-head" }, h("h1", { text: "Models", attrs: { tabindex: "-1" } })),
       h("p", {
         class: "lede",
-        text: "Both networks on the held-out test set, from the evaluation recorded in each model card.",
+        text:
+          "Both networks on the held-out test patients, from the evaluation recorded in each model card: " +
+          "per-patient means where the card has them, otherwise scores pooled over all slices.",
       }),
       body,
     ),

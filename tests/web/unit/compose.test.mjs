@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { OVERLAYS, comparisonLayers, composePanels } from "../../../web/js/render/compose.js";
+import { RGB } from "../../../web/js/render/palette.js";
+import { FULL_WINDOW } from "../../../web/js/render/windowing.js";
+
+// A 3x1 image: pixel 0 only in U-Net++'s mask, pixel 1 in both, pixel 2 in neither.
+const images = {
+  width: 3,
+  height: 1,
+  grey: new Uint8Array([100, 100, 100]),
+  groundTruth: new Uint8Array([0, 1, 0]),
+  masks: { unetpp: new Uint8Array([1, 1, 0]), attention_unet: new Uint8Array([0, 1, 0]) },
+  attention: new Uint8Array([0, 0, 255]),
+};
+const settings = { overlay: "none", opacity: 1, style: "fill", ...FULL_WINDOW, heatmap: false };
+
+const rgb = (rgba, i) => [rgba[i * 4], rgba[i * 4 + 1], rgba[i * 4 + 2]];
+
+describe("composePanels", () => {
+  test("the original shows the windowed MRI alone by default", () => {
+    const out = composePanels(images, settings);
+    assert.deepEqual([0, 1, 2].map((i) => rgb(out.original, i)), [[100, 100, 100], [100, 100, 100], [100, 100, 100]]);
+  });
+
+  test("each mask panel colours its own mask", () => {
+    const out = composePanels(images, settings);
+    assert.deepEqual(rgb(out.unetpp, 0), RGB.unetpp);
+    assert.deepEqual(rgb(out.attention_unet, 0), [100, 100, 100]);
+    assert.deepEqual(rgb(out.attention_unet, 1), RGB.attention_unet);
+    assert.deepEqual(rgb(out.groundTruth, 1), RGB.groundTruth);
+  });
+
+  test("toggling the overlay changes what the original shows", () => {
+    const unetpp = composePanels(images, { ...settings, overlay: "unetpp" });
+    const attention = composePanels(images, { ...settings, overlay: "attention_unet" });
+    assert.deepEqual(rgb(unetpp.original, 0), RGB.unetpp);
+    assert.deepEqual(rgb(attention.original, 0), [100, 100, 100]);
+  });
+
+  test("the difference view colours only-A, both and neither", () => {
+    const out = composePanels(images, { ...settings, overlay: "difference" });
+    assert.deepEqual(rgb(out.original, 0), RGB.unetpp);
+    assert.deepEqual(rgb(out.original, 1), RGB.agreement);
+    assert.deepEqual(rgb(out.original, 2), [100, 100, 100]);
+  });
+
+  test("the window applies to every panel", () => {
+    const out = composePanels(images, { ...settings, level: 50, width: 20 });
+    assert.deepEqual(rgb(out.original, 2), [255, 255, 255]);
+    assert.deepEqual(rgb(out.unetpp, 2), [255, 255, 255]);
+  });
+
+  test("the heat map tints the Attention U-Net panel only where attention is high", () => {
+    const out = composePanels(images, { ...settings, heatmap: true });
+    assert.notDeepEqual(rgb(out.attention_unet, 2), [100, 100, 100]);
+    assert.deepEqual(rgb(out.unetpp, 2), [100, 100, 100]);
+    assert.deepEqual(rgb(out.attention_unet, 0), [100, 100, 100]);
+  });
+
+  test("masks not loaded yet and a missing ground truth leave plain panels", () => {
+    const waiting = { ...images, groundTruth: null, masks: { unetpp: null, attention_unet: null } };
+    const out = composePanels(waiting, { ...settings, overlay: "difference" });
+    assert.equal(out.groundTruth, null);
+    assert.deepEqual(rgb(out.unetpp, 0), [100, 100, 100]);
+    assert.deepEqual(rgb(out.original, 0), [100, 100, 100]);
+  });
+});
+
+describe("comparisonLayers", () => {
+  test("knows every overlay choice and refuses others", () => {
+    for (const overlay of OVERLAYS) assert.ok(Array.isArray(comparisonLayers(overlay, images.masks)));
+    assert.throws(() => comparisonLayers("ground-truth", images.masks), /unknown overlay/);
+  });
+
+  test("both draws two layers, Attention U-Net on top", () => {
+    const layers = comparisonLayers("both", images.masks);
+    assert.equal(layers.length, 2);
+    assert.deepEqual(layers[1].palette[1], RGB.attention_unet);
+  });
+});

@@ -1,0 +1,121 @@
+// Small pure helpers of the views: API error messages, file checks, routing, shortcuts, formatting, model cards.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { errorMessage, isSettled, scanUrls } from "../../../web/js/api.js";
+import { formatBytes, formatDuration, formatMetric, formatMs } from "../../../web/js/format.js";
+import { matchRoute } from "../../../web/js/router.js";
+import { actionForKey } from "../../../web/js/shortcuts.js";
+import { describeHardware, inferenceMs, metricValue } from "../../../web/js/views/models.js";
+import { MAX_UPLOAD_BYTES, checkFile } from "../../../web/js/views/upload.js";
+
+describe("errorMessage", () => {
+  test("shows the API's detail as a sentence", () => {
+    assert.equal(errorMessage({ detail: "the image file is empty" }, 422), "The image file is empty");
+  });
+  test("joins validation errors with where they are", () => {
+    const body = { detail: [{ loc: ["body", "image"], msg: "Field required" }] };
+    assert.equal(errorMessage(body, 422), "image: Field required");
+  });
+  test("falls back on the status", () => {
+    assert.match(errorMessage(null, 413), /too large/);
+    assert.match(errorMessage(null, 502), /HTTP 502/);
+  });
+});
+
+describe("checkFile", () => {
+  test("accepts PNG, JPEG and TIFF by name or type", () => {
+    assert.equal(checkFile({ name: "slice.TIF", type: "", size: 10 }), null);
+    assert.equal(checkFile({ name: "upload", type: "image/png", size: 10 }), null);
+  });
+  test("refuses other files, empty files and files over the limit", () => {
+    assert.match(checkFile({ name: "notes.txt", type: "text/plain", size: 10 }), /not a PNG, JPEG or TIFF/);
+    assert.match(checkFile({ name: "a.png", type: "image/png", size: 0 }), /empty/);
+    assert.match(checkFile({ name: "a.png", type: "image/png", size: MAX_UPLOAD_BYTES + 1 }), /limit/);
+  });
+});
+
+describe("scans", () => {
+  const scan = {
+    id: "abc",
+    links: { image: "/api/scans/abc/image" },
+    results: {
+      unetpp: { status: "done", links: { mask: "/m/u" } },
+      attention_unet: { status: "running", links: {} },
+    },
+  };
+  test("a scan is settled only when every result is done or failed", () => {
+    assert.equal(isSettled(scan), false);
+    assert.equal(isSettled({ results: { unetpp: { status: "done" }, attention_unet: { status: "failed" } } }), true);
+    assert.equal(isSettled({ results: {} }), false);
+  });
+  test("image URLs prefer the scan's links", () => {
+    const urls = scanUrls(scan);
+    assert.equal(urls.masks.unetpp, "/m/u");
+    assert.equal(urls.masks.attention_unet, "/api/scans/abc/masks/attention_unet");
+    assert.equal(urls.attention, null);
+  });
+});
+
+describe("matchRoute", () => {
+  const routes = [
+    { pattern: /^\/cases$/, title: "Cases" },
+    { pattern: /^\/cases\/([^/]+)$/, names: ["id"], title: "Case" },
+  ];
+  test("extracts parameters and the query", () => {
+    const found = matchRoute("#/cases/ab%20c?offset=20", routes);
+    assert.equal(found.route.title, "Case");
+    assert.deepEqual(found.params, { id: "ab c" });
+    assert.equal(matchRoute("#/cases?offset=20", routes).query.get("offset"), "20");
+  });
+  test("returns null for unknown paths", () => {
+    assert.equal(matchRoute("#/nowhere", routes), null);
+  });
+});
+
+describe("actionForKey", () => {
+  test("maps the documented shortcuts", () => {
+    assert.equal(actionForKey("1"), "overlay:unetpp");
+    assert.equal(actionForKey("D"), "overlay:difference");
+    assert.equal(actionForKey("]"), "opacity:+");
+    assert.equal(actionForKey("ArrowLeft"), "pan:left");
+    assert.equal(actionForKey("x"), null);
+  });
+});
+
+describe("format", () => {
+  test("metrics, times and sizes", () => {
+    assert.equal(formatMetric(0.81234), "0.812");
+    assert.equal(formatMetric(null), "—");
+    assert.equal(formatMs(83.4), "83 ms");
+    assert.equal(formatMs(1240), "1.24 s");
+    assert.equal(formatDuration(3725), "1 h 2 min");
+    assert.equal(formatBytes(1536), "1.5 KB");
+  });
+});
+
+describe("model cards", () => {
+  test("metrics may be numbers, {mean} objects or a mean section", () => {
+    assert.equal(metricValue({ dice: 0.8 }, "dice"), 0.8);
+    assert.equal(metricValue({ dice: { mean: 0.7, std: 0.1 } }, "dice"), 0.7);
+    assert.equal(metricValue({ mean: { dice: 0.6 } }, "dice"), 0.6);
+    assert.equal(metricValue({}, "dice"), null);
+  });
+  test("inference time is found where the card keeps it", () => {
+    assert.equal(inferenceMs({ benchmark: { ms_per_image: 12 } }), 12);
+    assert.equal(inferenceMs({}), null);
+  });
+});
+
+describe("model cards from the training evaluation", () => {
+  const block = { per_patient_dice_mean: 0.71, global: { dice: 0.75, f1: 0.75 }, inference_ms_per_slice: 9.5 };
+  test("prefer the per-patient mean and fall back on the pooled score", () => {
+    assert.equal(metricValue(block, "dice"), 0.71);
+    assert.equal(metricValue(block, "f1"), 0.75);
+    assert.equal(inferenceMs({ test_metrics: block }), 9.5);
+  });
+  test("describe the hardware a reader cares about", () => {
+    assert.equal(describeHardware({ device: "cuda", gpu: "NVIDIA H100" }), "NVIDIA H100");
+    assert.equal(describeHardware({ device: "cpu", cpu: "x86_64", threads: 2 }), "x86_64 CPU, 2 threads");
+  });
+});
