@@ -181,9 +181,25 @@ def _shoot(page: object, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS_OUT / name), full_page=False)
 
 
-def _upload(page: object, app_url: str, scan_files: dict[str, Path]) -> str:
+DROP_FILE_JS = """
+([bytes, name]) => {
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([new Uint8Array(bytes)], name, { type: "image/png" }));
+  return transfer;
+}
+"""
+
+
+def _upload(page: object, app_url: str, scan_files: dict[str, Path], drop: bool = False) -> str:
     page.goto(f"{app_url}/#/upload")
-    page.set_input_files("#image", str(scan_files["image"]))
+    if drop:
+        # Drag and drop, as from a file manager.
+        image = scan_files["image"]
+        transfer = page.evaluate_handle(DROP_FILE_JS, [list(image.read_bytes()), image.name])
+        page.dispatch_event(".drop-zone:has(#image)", "drop", {"dataTransfer": transfer})
+        assert image.name in (page.locator(".drop-zone:has(#image) .drop-chosen").text_content() or "")
+    else:
+        page.set_input_files("#image", str(scan_files["image"]))
     page.set_input_files("#ground_truth", str(scan_files["ground_truth"]))
     page.get_by_role("button", name="Upload and segment").click()
     page.wait_for_url(re.compile(r".*#/cases/[0-9a-f]{32}$"))
@@ -292,7 +308,7 @@ def test_upload_then_compare_both_models_side_by_side(page: object, app_url: str
 def test_outline_style_and_tablet_layout(page: object, app_url: str, scan_files: dict[str, Path]) -> None:
     console = ConsoleLog(page)
     page.set_viewport_size({"width": 820, "height": 1180})
-    _upload(page, app_url, scan_files)
+    _upload(page, app_url, scan_files, drop=True)
     page.wait_for_selector('.page-case[data-ready="true"]', timeout=120_000)
     filled = _stats(page, "unetpp")
     page.locator('label[for="style-outline"]').click()

@@ -46,7 +46,7 @@ export class ImagePanel {
     this.bindPointer();
   }
 
-  /** Show pixels (RGBA, the image's size). */
+  /** Show pixels (RGBA, the image's size) now; the caller already batches its updates per frame. */
   setPixels(rgba, width, height) {
     if (this.source.width !== width || this.source.height !== height) {
       this.source.width = width;
@@ -54,7 +54,9 @@ export class ImagePanel {
     }
     this.source.getContext("2d").putImageData(new ImageData(rgba, width, height), 0, 0);
     this.image = { width, height };
-    this.scheduleDraw();
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.draw();
   }
 
   /** A short state next to the title (e.g. "running"), styled by kind. */

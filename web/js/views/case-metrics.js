@@ -93,9 +93,11 @@ export function renderMetrics(container, scan, agreement) {
     h(
       "p",
       { class: "note" },
-      scan.has_ground_truth
-        ? "Overlap with the ground truth; the higher value in green."
-        : "No ground truth uploaded: overlap metrics are not available.",
+      !scan.has_ground_truth
+        ? "No ground truth uploaded: overlap metrics are not available."
+        : models.length > 1
+          ? "Overlap with the ground truth; the higher value in green."
+          : "Overlap with the ground truth.",
       agreement && agreement.agreementDice !== null
         ? [" Models agree at Dice ", h("strong", { text: formatMetric(agreement.agreementDice), attrs: { id: "agreement" } }), "."]
         : null,

@@ -42,6 +42,8 @@ export function mountCase(outlet, { params }) {
   let scan = null;
   let stopWatching = () => {};
   let frame = 0;
+  /** What the last render put on screen, for data-ready. */
+  let drawn = { image: false, groundTruth: false, unetpp: false, attention_unet: false };
 
   const announcer = h("p", { class: "visually-hidden", attrs: { "aria-live": "polite" } });
   const title = h("h1", { text: "Case", attrs: { tabindex: "-1" } });
@@ -125,7 +127,14 @@ export function mountCase(outlet, { params }) {
     for (const [key] of PANELS) {
       if (pixels[key]) panels[key].setPixels(pixels[key], images.width, images.height);
     }
+    drawn = {
+      image: true,
+      groundTruth: Boolean(images.groundTruth),
+      unetpp: Boolean(images.masks.unetpp),
+      attention_unet: Boolean(images.masks.attention_unet),
+    };
     renderLegend();
+    markReady();
   }
 
   function renderLegend() {
@@ -176,8 +185,6 @@ export function mountCase(outlet, { params }) {
       if (error.name === "AbortError") return;
       requested.delete(key); // let the next scan update retry it
       announce(`Could not load an image: ${error.message}`);
-    } finally {
-      markReady();
     }
   }
 
@@ -227,14 +234,14 @@ export function mountCase(outlet, { params }) {
     }
   }
 
-  /** data-ready tells readers and tests that every finished result is on screen. */
+  /** data-ready tells readers and tests that every finished result is drawn and no model is still working. */
   function markReady() {
     if (!scan) return;
     const pending = MODELS.some((m) => {
       const r = scan.results?.[m];
-      return r && (r.status === "queued" || r.status === "running" || (r.status === "done" && !images?.masks[m]));
+      return r && (r.status === "queued" || r.status === "running" || (r.status === "done" && !drawn[m]));
     });
-    const ready = Boolean(images) && !pending && (!scan.has_ground_truth || Boolean(images.groundTruth));
+    const ready = drawn.image && !pending && (!scan.has_ground_truth || drawn.groundTruth);
     root.dataset.ready = String(ready);
   }
 
