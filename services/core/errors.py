@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from brainmets.messaging import PublishError
-from brainmets.storage import StorageError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from brainmets.messaging import PublishError
+from brainmets.storage import StorageError
 
 LOGGER = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from brainmets.db import ping as ping_database
 from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel
 
+from brainmets.db import ping as ping_database
 from services.core.deps import get_runtime
 from services.core.runtime import Runtime
 

@@ -7,14 +7,15 @@ import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
 from brainmets.config import Settings
 from brainmets.db import make_engine, make_sessionmaker
 from brainmets.messaging import JobMessage, RetryPolicy, Topology
 from brainmets.messaging.memory import InProcessBroker
 from brainmets.messaging.rabbitmq import RabbitPublisher
 from brainmets.storage import LocalStore, ObjectStore, S3Store
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 LOGGER = logging.getLogger(__name__)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uvicorn
-from brainmets.config import Settings
 from fastapi import FastAPI
+
+from brainmets.config import Settings
 
 
 def serve(app: FastAPI, settings: Settings, port: int | None = None) -> None:

@@ -7,7 +7,6 @@ import sys
 
 from brainmets.config import get_settings
 from brainmets.db.migrate import upgrade
-
 from services.core.logging import configure_logging
 from services.core.serve import serve
 from services.embedded.main import build_embedded, embedded_settings

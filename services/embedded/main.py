@@ -5,10 +5,10 @@ The same routes, relay and job processor as the separate services; only the adap
 
 from __future__ import annotations
 
-from brainmets.config import Settings
-from brainmets.networks import MODEL_NAMES
 from fastapi import FastAPI
 
+from brainmets.config import Settings
+from brainmets.networks import MODEL_NAMES
 from services.core.app import Background, create_app
 from services.core.runtime import Runtime, build_runtime
 from services.gateway.limits import BodySizeLimit

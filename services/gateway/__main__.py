@@ -6,7 +6,6 @@ import argparse
 
 from brainmets.config import get_settings
 from brainmets.db.migrate import upgrade
-
 from services.core.logging import configure_logging
 from services.core.serve import serve
 from services.gateway.main import app_from_settings

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from brainmets.db.crud import mark_sent, pending_outbox
-from brainmets.messaging import JobMessage, PublishError
 from sqlalchemy.exc import SQLAlchemyError
 
+from brainmets.db.crud import mark_sent, pending_outbox
+from brainmets.messaging import JobMessage, PublishError
 from services.core.runtime import Publisher, Runtime
 
 LOGGER = logging.getLogger(__name__)

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Annotated
 
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+
 from brainmets.db import Scan
 from brainmets.db.crud import add_scan
 from brainmets.messaging import JobMessage
 from brainmets.networks import MODEL_NAMES
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
-
 from services.core.deps import RuntimeDep
 from services.core.links import scan_links
 from services.core.pngs import display_png, mask_png

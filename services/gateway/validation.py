@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from brainmets.imaging.decode import ImageDecodeError, decode_image, decode_mask, is_tiff
 
 # Share of pixels that must sit near the two ends of a mask's value range for it to count as binary.

@@ -7,7 +7,6 @@ import os
 
 from brainmets.config import get_settings
 from brainmets.db.migrate import upgrade
-
 from services.core.logging import configure_logging
 from services.core.serve import serve
 from services.results_api.main import app_from_settings

@@ -6,10 +6,10 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-from brainmets.db.crud import get_scan
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from brainmets.db.crud import get_scan
 from services.core.runtime import Runtime
 from services.results_api.views import is_final, scan_view
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from brainmets.config import Settings, get_settings
 from fastapi import FastAPI
 
+from brainmets.config import Settings, get_settings
 from services.core.app import create_app
 from services.core.runtime import Runtime, build_runtime
 from services.results_api.routes import router

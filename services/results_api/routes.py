@@ -6,14 +6,14 @@ import logging
 import re
 from typing import Annotated
 
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
 from brainmets.db import Scan
 from brainmets.db.crud import get_scan, latest_model_versions, list_scans
 from brainmets.inference.artifact import find_artifacts, read_card
 from brainmets.networks import DISPLAY_NAMES, MODEL_NAMES
 from brainmets.storage import ObjectNotFound
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from fastapi.responses import StreamingResponse
-
 from services.core.deps import RuntimeDep, SessionDep
 from services.results_api.events import scan_events
 from services.results_api.schemas import ModelList, ModelPublic, ScanPage, ScanPublic

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from brainmets.db import Result, ResultStatus, Scan
-
 from services.core.links import result_links, scan_links
 from services.results_api.schemas import Metrics, ResultPublic, ScanPublic
 

@@ -12,7 +12,6 @@ import sys
 
 from brainmets.config import get_settings
 from brainmets.networks import MODEL_NAMES
-
 from services.core.logging import configure_logging
 from services.core.runtime import build_runtime
 from services.worker.runner import MissingArtifactError, load_processor, rabbit_consumer, register_when_ready

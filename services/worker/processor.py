@@ -7,13 +7,13 @@ import logging
 import re
 
 import numpy as np
+from PIL import Image
+
 from brainmets.db.crud import claim_result, complete_result, fail_result, register_model_version
 from brainmets.imaging.decode import decode_image
 from brainmets.inference import Segmenter
 from brainmets.messaging import JobMessage
 from brainmets.metrics import overlap_metrics
-from PIL import Image
-
 from services.core.pngs import mask_png, unit_png
 from services.core.runtime import Runtime
 

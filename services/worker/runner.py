@@ -7,10 +7,10 @@ import threading
 import time
 from pathlib import Path
 
-from brainmets.inference import Segmenter, find_artifacts
-from brainmets.messaging.rabbitmq import RabbitConsumer
 from sqlalchemy.exc import SQLAlchemyError
 
+from brainmets.inference import Segmenter, find_artifacts
+from brainmets.messaging.rabbitmq import RabbitConsumer
 from services.core.runtime import Runtime
 from services.worker.processor import JobProcessor
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+
 from brainmets.inference import ModelCard, save_artifact
 from brainmets.networks import build_model
 

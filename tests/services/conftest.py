@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from brainmets.config import Settings
-from brainmets.db.migrate import upgrade
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from brainmets.config import Settings
+from brainmets.db.migrate import upgrade
 from services.core.runtime import Runtime
 from services.embedded.main import build_embedded
 from tests.services.artifacts import make_tiny_artifacts

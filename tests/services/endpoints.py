@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 
 import pika
 import psycopg2
-from brainmets.messaging.rabbitmq import connection_parameters
 from sqlalchemy.engine import make_url
+
+from brainmets.messaging.rabbitmq import connection_parameters
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from brainmets.db import Result, ResultStatus, Scan, make_engine, make_sessionmaker
-from brainmets.db.crud import add_scan, claim_result, complete_result, count_results, fail_result, pending_outbox
-from brainmets.db.migrate import upgrade
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from brainmets.db import Result, ResultStatus, Scan, make_engine, make_sessionmaker
+from brainmets.db.crud import add_scan, claim_result, complete_result, count_results, fail_result, pending_outbox
+from brainmets.db.migrate import upgrade
 from tests.services.endpoints import fresh_database, unreachable_reason
 
 

@@ -7,10 +7,10 @@ import json
 
 import numpy as np
 import pytest
-from brainmets.db import Scan
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from brainmets.db import Scan
 from tests.services.polling import wait_final
 from tests.services.synthetic import head_slice, mask_bytes, png_bytes, tiff_bytes, upload_files
 
@@ -193,7 +193,6 @@ def test_rejected_uploads_store_nothing(embedded) -> None:
 
 def test_body_over_the_limit_is_413(embedded_settings, tiny_artifacts) -> None:
     from brainmets.db.migrate import upgrade
-
     from services.embedded.main import build_embedded
 
     settings = embedded_settings.model_copy(update={"MAX_UPLOAD_BYTES": 100_000})

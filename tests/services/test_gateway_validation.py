@@ -6,9 +6,9 @@ import io
 
 import numpy as np
 import pytest
-from brainmets.networks import MODEL_NAMES
 from PIL import Image
 
+from brainmets.networks import MODEL_NAMES
 from services.gateway.validation import Limits, UploadRejected, check_image, check_mask, parse_models, sniff_type
 from tests.services.synthetic import head_slice, png_bytes, tiff_bytes
 

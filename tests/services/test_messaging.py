@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+
 from brainmets.messaging import Disposition, JobMessage, RetryPolicy, Topology, decide
 from brainmets.messaging.memory import InProcessBroker
 

@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from brainmets.storage import LocalStore, ObjectNotFound, S3Store, StorageError
 
+from brainmets.storage import LocalStore, ObjectNotFound, S3Store, StorageError
 from tests.services.endpoints import S3_ACCESS_KEY, S3_SECRET_KEY, s3_server
 
 
