@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint format bench train evaluate clean
+.PHONY: setup run run-gateway run-results-api run-worker test lint format bench train evaluate clean
 
 setup: $(STAMP)
 
@@ -13,6 +13,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The whole system in one process (SQLite, ./var/objects, in-process queue) on http://127.0.0.1:8000.
+run: setup
+	$(PY) -m services.embedded
+
+# One service per process, on Postgres, RabbitMQ and MinIO named by DATABASE_URL, AMQP_URL and S3_*.
+MODEL ?= unetpp
+run-gateway: setup
+	$(PY) -m services.gateway
+
+run-results-api: setup
+	$(PY) -m services.results_api
+
+run-worker: setup
+	MODEL_NAME=$(MODEL) $(PY) -m services.worker
 
 test: setup
 	$(PY) -m ruff check .
