@@ -8,18 +8,18 @@ ARG VARIANT=cpu
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-base-ubuntu24.04
 
-# CPU: slim Python; torch from the CPU wheel index (about 200 MB, where PyPI's default build pulls 3 GB of CUDA).
+# CPU: slim Python; torch from the CPU wheel index (about 200 MB; PyPI's default build pulls 3 GB of CUDA).
 FROM ${PYTHON_IMAGE} AS base-cpu
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV TORCH_INDEX_URL=${TORCH_INDEX_URL}
 RUN python -m venv /opt/venv
 
-# CUDA: NVIDIA's base image sets what the container toolkit reads (NVIDIA_VISIBLE_DEVICES, driver capabilities);
-# the torch wheel brings its own CUDA and cuDNN libraries, so the small "base" flavour is enough.
+# CUDA: NVIDIA's base image sets what the container toolkit reads (NVIDIA_VISIBLE_DEVICES and the driver
+# capabilities); the torch wheel brings its own CUDA and cuDNN libraries, so the small "base" flavour does.
 FROM ${CUDA_IMAGE} AS base-cuda
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
 ENV TORCH_INDEX_URL=${TORCH_INDEX_URL}
-# The distribution's Python follows the base image's tag; pinning its Debian revision would break every rebuild.
+# The distribution's Python follows the base image's tag; pinning its package revision breaks rebuilds.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 python3-venv \
@@ -45,8 +45,8 @@ RUN groupadd --system --gid 10001 brainmets \
 # Layers from the least to the most often changed: torch, the other dependencies, the models, the code.
 RUN pip install --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}"
 
-# Only the dependency list, read from pyproject.toml, so editing code never reinstalls them. torch is left out:
-# from PyPI's default index its pin would fetch the CUDA build over the one installed above.
+# Only the dependency list, read from pyproject.toml, so editing code never reinstalls them. torch is left
+# out: from PyPI's default index its pin would fetch the CUDA build over the one installed above.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
 open('/tmp/requirements.txt', 'w').write('\n'.join(d for d in deps if not d.startswith('torch')))" \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import re
 import shutil
 import subprocess
@@ -112,6 +113,41 @@ def test_dockerignore_keeps_data_environments_and_caches_out() -> None:
     assert {".git", ".venv", "var", "runs", "data", "**/__pycache__", ".pytest_cache", ".env"} <= ignored
     # Nothing the image copies is ignored.
     assert not {"shared", "services", "web", "training", "training/artifacts", "pyproject.toml"} & ignored
+
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+# docker-py (a dependency of Debian's docker-compose) applies .dockerignore as `docker build` does.
+CONTEXT_SCRIPT = """
+import json, sys
+from docker.utils.build import exclude_paths
+patterns = [l.strip() for l in open(".dockerignore") if l.strip() and not l.startswith("#")]
+json.dump(sorted(exclude_paths(".", patterns, dockerfile="Dockerfile")), sys.stdout)
+"""
+
+
+def build_context() -> list[str]:
+    if not SYSTEM_PYTHON.exists():
+        pytest.skip("no system Python with docker-py")
+    result = subprocess.run(
+        [str(SYSTEM_PYTHON), "-c", CONTEXT_SCRIPT], capture_output=True, text=True, cwd=REPO, timeout=120, env={}
+    )
+    if "No module named 'docker'" in result.stderr:
+        pytest.skip("docker-py is not installed (Debian's docker-compose brings it)")
+    assert result.returncode == 0, result.stderr
+    return list(json.loads(result.stdout))
+
+
+def test_build_context_holds_the_sources_and_nothing_heavy() -> None:
+    context = build_context()
+    files = [f for f in context if (REPO / f).is_file()]
+    for source in ("pyproject.toml", "shared/brainmets/config.py", "services/gateway/__main__.py", "web/index.html"):
+        assert source in files, f"{source} is missing from the build context"
+    assert "infra/docker/healthcheck.py" in files
+    heavy = ("data/", "var/", "runs/", ".venv/", ".git/", "training/runs/", "shared/data/")
+    assert not [f for f in files if f.startswith(heavy) or "/__pycache__/" in f or f.endswith(".pyc")]
+    assert not [f for f in files if f == ".env" or f.startswith(".env.")]
+    size = sum((REPO / f).stat().st_size for f in files)
+    assert size < 300 * 1024**2, f"the build context is {size / 1024**2:.0f} MiB"
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
