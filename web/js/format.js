@@ -11,7 +11,9 @@ export function formatMetric(value) {
 
 /** An integer with thousands separators, or a dash. */
 export function formatInteger(value) {
-  return typeof value === "number" && Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : DASH;
+  return typeof value === "number" && Number.isFinite(value)
+    ? Math.round(value).toLocaleString("en-US")
+    : DASH;
 }
 
 /** Milliseconds: "83 ms", "1.24 s". */

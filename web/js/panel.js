@@ -33,7 +33,9 @@ export class ImagePanel {
       h(
         "figcaption",
         { class: "panel-title" },
-        colour ? h("span", { class: "swatch", attrs: { style: `--swatch: ${colour}`, "aria-hidden": "true" } }) : null,
+        colour
+          ? h("span", { class: "swatch", attrs: { style: `--swatch: ${colour}`, "aria-hidden": "true" } })
+          : null,
         h("span", { class: "panel-name", text: title }),
         this.status,
       ),
@@ -67,7 +69,11 @@ export class ImagePanel {
 
   /** A message over the canvas; an empty string hides it. */
   setMessage(text, { busy = false } = {}) {
-    replaceChildren(this.message, busy ? h("span", { class: "spinner", attrs: { "aria-hidden": "true" } }) : null, text);
+    replaceChildren(
+      this.message,
+      busy ? h("span", { class: "spinner", attrs: { "aria-hidden": "true" } }) : null,
+      text,
+    );
     this.message.hidden = !text;
     this.element.classList.toggle("is-waiting", Boolean(text));
   }
@@ -130,7 +136,8 @@ export class ImagePanel {
         else this.viewport.panBy(dx * point.ratio, dy * point.ratio, size(), this.image);
       }
       const pixel = canvasToImage(this.viewport.view, size(), this.image, point.x, point.y);
-      const inside = pixel.x >= 0 && pixel.y >= 0 && pixel.x < this.image.width && pixel.y < this.image.height;
+      const inside =
+        pixel.x >= 0 && pixel.y >= 0 && pixel.x < this.image.width && pixel.y < this.image.height;
       this.onHover(inside ? { x: Math.floor(pixel.x), y: Math.floor(pixel.y) } : null);
     });
     const endDrag = () => {

@@ -14,7 +14,9 @@ export function matchRoute(hash, routes) {
   for (const route of routes) {
     const match = route.pattern.exec(path || "/");
     if (!match) continue;
-    const params = Object.fromEntries((route.names ?? []).map((name, i) => [name, decodeURIComponent(match[i + 1])]));
+    const params = Object.fromEntries(
+      (route.names ?? []).map((name, i) => [name, decodeURIComponent(match[i + 1])]),
+    );
     return { route, params, query: new URLSearchParams(search) };
   }
   return null;

@@ -22,32 +22,56 @@ export const CASE_SHORTCUTS = Object.freeze([
   ["?", "This list"],
 ]);
 
-/** The action of a key press, or null. */
-export function actionForKey(key) {
-  const table = {
-    0: "overlay:none",
-    1: "overlay:unetpp",
-    2: "overlay:attention_unet",
-    3: "overlay:both",
-    4: "overlay:difference",
-    d: "overlay:difference",
-    o: "style",
-    "[": "opacity:-",
-    "]": "opacity:+",
-    h: "heatmap",
-    a: "autoWindow",
-    w: "fullWindow",
-    "+": "zoom:in",
-    "=": "zoom:in",
-    "-": "zoom:out",
-    f: "fit",
-    ArrowLeft: "pan:left",
-    ArrowRight: "pan:right",
-    ArrowUp: "pan:up",
-    ArrowDown: "pan:down",
-    "?": "help",
-  };
-  return table[key.length === 1 ? key.toLowerCase() : key] ?? null;
+/**
+ * @typedef {object} CaseActions what the case view does for its shortcuts
+ * @property {(overlay: string) => void} setOverlay
+ * @property {() => void} toggleStyle
+ * @property {(delta: number) => void} nudgeOpacity
+ * @property {() => void} toggleHeatmap
+ * @property {() => void} autoWindow
+ * @property {() => void} fullWindow
+ * @property {(factor: number) => void} zoom
+ * @property {(dx: number, dy: number) => void} pan in fractions of the panel size
+ * @property {() => void} fit
+ * @property {() => void} help
+ */
+
+/** @type {Record<string, (actions: CaseActions) => void>} keyed by KeyboardEvent.key (letters lower-cased) */
+const KEYS = {
+  0: (a) => a.setOverlay("none"),
+  1: (a) => a.setOverlay("unetpp"),
+  2: (a) => a.setOverlay("attention_unet"),
+  3: (a) => a.setOverlay("both"),
+  4: (a) => a.setOverlay("difference"),
+  d: (a) => a.setOverlay("difference"),
+  o: (a) => a.toggleStyle(),
+  "[": (a) => a.nudgeOpacity(-0.1),
+  "]": (a) => a.nudgeOpacity(0.1),
+  h: (a) => a.toggleHeatmap(),
+  a: (a) => a.autoWindow(),
+  w: (a) => a.fullWindow(),
+  "+": (a) => a.zoom(1.25),
+  "=": (a) => a.zoom(1.25),
+  "-": (a) => a.zoom(0.8),
+  f: (a) => a.fit(),
+  ArrowLeft: (a) => a.pan(0.1, 0),
+  ArrowRight: (a) => a.pan(-0.1, 0),
+  ArrowUp: (a) => a.pan(0, 0.1),
+  ArrowDown: (a) => a.pan(0, -0.1),
+  "?": (a) => a.help(),
+};
+
+/**
+ * Run the shortcut of a key press.
+ * @param {string} key KeyboardEvent.key
+ * @param {CaseActions} actions
+ * @returns {boolean} whether the key is a shortcut
+ */
+export function runShortcut(key, actions) {
+  const run = KEYS[key.length === 1 ? key.toLowerCase() : key];
+  if (!run) return false;
+  run(actions);
+  return true;
 }
 
 /** True when a key press belongs to a form control rather than to the shortcuts. */
@@ -57,7 +81,8 @@ export function isTypingTarget(target, key) {
   if (target.tagName !== "INPUT") return false;
   const type = target.getAttribute("type") ?? "text";
   // Sliders and radio groups use the arrow keys themselves; everything else they ignore.
-  if (["range", "radio", "checkbox"].includes(type)) return key.startsWith("Arrow") || key === "Home" || key === "End";
+  if (["range", "radio", "checkbox"].includes(type))
+    return key.startsWith("Arrow") || key === "Home" || key === "End";
   return true;
 }
 
@@ -74,7 +99,12 @@ export function shortcutsDialog() {
         "tbody",
         {},
         CASE_SHORTCUTS.map(([keys, what]) =>
-          h("tr", {}, h("th", { attrs: { scope: "row" } }, h("kbd", { text: keys })), h("td", { text: what })),
+          h(
+            "tr",
+            {},
+            h("th", { attrs: { scope: "row" } }, h("kbd", { text: keys })),
+            h("td", { text: what }),
+          ),
         ),
       ),
     ),

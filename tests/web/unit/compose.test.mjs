@@ -21,7 +21,14 @@ const rgb = (rgba, i) => [rgba[i * 4], rgba[i * 4 + 1], rgba[i * 4 + 2]];
 describe("composePanels", () => {
   test("the original shows the windowed MRI alone by default", () => {
     const out = composePanels(images, settings);
-    assert.deepEqual([0, 1, 2].map((i) => rgb(out.original, i)), [[100, 100, 100], [100, 100, 100], [100, 100, 100]]);
+    assert.deepEqual(
+      [0, 1, 2].map((i) => rgb(out.original, i)),
+      [
+        [100, 100, 100],
+        [100, 100, 100],
+        [100, 100, 100],
+      ],
+    );
   });
 
   test("each mask panel colours its own mask", () => {

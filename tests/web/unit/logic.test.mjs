@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import { errorMessage, isSettled, scanUrls } from "../../../web/js/api.js";
 import { formatBytes, formatDuration, formatMetric, formatMs } from "../../../web/js/format.js";
 import { matchRoute } from "../../../web/js/router.js";
-import { actionForKey } from "../../../web/js/shortcuts.js";
+import { runShortcut } from "../../../web/js/shortcuts.js";
 import { describeHardware, inferenceMs, metricValue } from "../../../web/js/views/models.js";
 import { MAX_UPLOAD_BYTES, checkFile } from "../../../web/js/views/upload.js";
 
@@ -46,7 +46,10 @@ describe("scans", () => {
   };
   test("a scan is settled only when every result is done or failed", () => {
     assert.equal(isSettled(scan), false);
-    assert.equal(isSettled({ results: { unetpp: { status: "done" }, attention_unet: { status: "failed" } } }), true);
+    assert.equal(
+      isSettled({ results: { unetpp: { status: "done" }, attention_unet: { status: "failed" } } }),
+      true,
+    );
     assert.equal(isSettled({ results: {} }), false);
   });
   test("image URLs prefer the scan's links", () => {
@@ -73,13 +76,47 @@ describe("matchRoute", () => {
   });
 });
 
-describe("actionForKey", () => {
-  test("maps the documented shortcuts", () => {
-    assert.equal(actionForKey("1"), "overlay:unetpp");
-    assert.equal(actionForKey("D"), "overlay:difference");
-    assert.equal(actionForKey("]"), "opacity:+");
-    assert.equal(actionForKey("ArrowLeft"), "pan:left");
-    assert.equal(actionForKey("x"), null);
+describe("runShortcut", () => {
+  /** Actions that record what they were asked to do. */
+  function recorder() {
+    const calls = [];
+    const record =
+      (name) =>
+      (...args) =>
+        calls.push([name, ...args]);
+    const names = [
+      "setOverlay",
+      "toggleStyle",
+      "nudgeOpacity",
+      "toggleHeatmap",
+      "autoWindow",
+      "fullWindow",
+      "zoom",
+      "pan",
+      "fit",
+      "help",
+    ];
+    return { calls, actions: Object.fromEntries(names.map((n) => [n, record(n)])) };
+  }
+
+  test("runs the documented shortcuts", () => {
+    const { calls, actions } = recorder();
+    for (const key of ["1", "D", "]", "ArrowLeft", "O", "?"]) assert.equal(runShortcut(key, actions), true);
+    assert.deepEqual(calls, [
+      ["setOverlay", "unetpp"],
+      ["setOverlay", "difference"],
+      ["nudgeOpacity", 0.1],
+      ["pan", 0.1, 0],
+      ["toggleStyle"],
+      ["help"],
+    ]);
+  });
+
+  test("ignores other keys", () => {
+    const { calls, actions } = recorder();
+    assert.equal(runShortcut("x", actions), false);
+    assert.equal(runShortcut("Enter", actions), false);
+    assert.deepEqual(calls, []);
   });
 });
 
@@ -108,7 +145,11 @@ describe("model cards", () => {
 });
 
 describe("model cards from the training evaluation", () => {
-  const block = { per_patient_dice_mean: 0.71, global: { dice: 0.75, f1: 0.75 }, inference_ms_per_slice: 9.5 };
+  const block = {
+    per_patient_dice_mean: 0.71,
+    global: { dice: 0.75, f1: 0.75 },
+    inference_ms_per_slice: 9.5,
+  };
   test("prefer the per-patient mean and fall back on the pooled score", () => {
     assert.equal(metricValue(block, "dice"), 0.71);
     assert.equal(metricValue(block, "f1"), 0.75);

@@ -23,7 +23,9 @@ for (const path of modules(WEB_JS)) {
   const name = relative(WEB_JS, path);
   test(`${name} loads`, async () => {
     if (name === ENTRY) {
-      const check = spawnSync(process.execPath, ["--input-type=module", "--check"], { input: readFileSync(path) });
+      const check = spawnSync(process.execPath, ["--input-type=module", "--check"], {
+        input: readFileSync(path),
+      });
       assert.equal(check.status, 0, String(check.stderr));
       return;
     }

@@ -35,7 +35,9 @@ describe("parseHexColor", () => {
 
 describe("maskFromRgba", () => {
   test("white opaque pixels are inside, black or transparent ones outside", () => {
-    const rgba = new Uint8ClampedArray([255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 0, 200, 200, 200, 255]);
+    const rgba = new Uint8ClampedArray([
+      255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 0, 200, 200, 200, 255,
+    ]);
     assert.deepEqual([...maskFromRgba(rgba)], [1, 0, 0, 1]);
   });
 });

@@ -47,11 +47,14 @@ export function comparisonLayers(overlay, masks) {
     case "attention_unet":
       return attention ? [single(attention, RGB.attention_unet)] : [];
     case "both":
-      return [unetpp && single(unetpp, RGB.unetpp), attention && single(attention, RGB.attention_unet)].filter(
-        Boolean,
-      );
+      return [
+        unetpp && single(unetpp, RGB.unetpp),
+        attention && single(attention, RGB.attention_unet),
+      ].filter(Boolean);
     case "difference":
-      return unetpp && attention ? [{ labels: differenceLabels(unetpp, attention), palette: DIFFERENCE_PALETTE }] : [];
+      return unetpp && attention
+        ? [{ labels: differenceLabels(unetpp, attention), palette: DIFFERENCE_PALETTE }]
+        : [];
     case "none":
       return [];
     default:

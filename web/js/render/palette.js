@@ -12,7 +12,9 @@ export const COLOURS = Object.freeze({
   agreement: "#f472d0",
 });
 
-export const RGB = Object.freeze(Object.fromEntries(Object.entries(COLOURS).map(([k, v]) => [k, parseHexColor(v)])));
+export const RGB = Object.freeze(
+  Object.fromEntries(Object.entries(COLOURS).map(([k, v]) => [k, parseHexColor(v)])),
+);
 
 /** Label palette of a difference map: only U-Net++, only Attention U-Net, both. */
 export const DIFFERENCE_PALETTE = Object.freeze({

@@ -56,7 +56,9 @@ function slider({ id, label, min, max, step, onInput, format }) {
  *            legend: HTMLElement}}
  */
 export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetView, onHelp }) {
-  const overlay = radioGroup("overlay", "Drawn on the original MRI panel", OVERLAY_CHOICES, (v) => onChange({ overlay: v }));
+  const overlay = radioGroup("overlay", "Drawn on the original MRI panel", OVERLAY_CHOICES, (v) =>
+    onChange({ overlay: v }),
+  );
   const style = radioGroup(
     "style",
     "Mask style",
@@ -102,7 +104,10 @@ export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetVi
     h("span", { text: "Attention heat map" }),
   );
 
-  const legend = h("ul", { class: "legend", attrs: { "aria-label": "Colour legend", "aria-live": "polite" } });
+  const legend = h("ul", {
+    class: "legend",
+    attrs: { "aria-label": "Colour legend", "aria-live": "polite" },
+  });
 
   const button = (text, title, action) =>
     h("button", { text, attrs: { type: "button", title }, on: { click: action } });
@@ -115,12 +120,7 @@ export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetVi
       { class: "control-group", attrs: { "aria-labelledby": "overlay-heading" } },
       h("h2", { text: "Overlay on the original", attrs: { id: "overlay-heading" } }),
       overlay.group,
-      h(
-        "div",
-        { class: "control-row" },
-        style.group,
-        heatmapLabel,
-      ),
+      h("div", { class: "control-row" }, style.group, heatmapLabel),
       opacity.row,
       legend,
     ),

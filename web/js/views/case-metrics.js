@@ -49,7 +49,11 @@ export function renderMetrics(container, scan, agreement) {
     }
   }
   const plain = [
-    ["lesion_area_px", "Lesion area", (r) => (r.lesion_area_px == null ? "—" : `${formatInteger(r.lesion_area_px)} px`)],
+    [
+      "lesion_area_px",
+      "Lesion area",
+      (r) => (r.lesion_area_px == null ? "—" : `${formatInteger(r.lesion_area_px)} px`),
+    ],
     ["inference_ms", "Inference", (r) => formatMs(r.inference_ms)],
     ["model_version", "Version", (r) => r.model_version ?? "—"],
     ["device", "Device", (r) => r.device ?? "—"],
@@ -82,7 +86,10 @@ export function renderMetrics(container, scan, agreement) {
             h(
               "th",
               { attrs: { scope: "col" } },
-              h("span", { class: "swatch", attrs: { style: `--swatch: ${COLOURS[m]}`, "aria-hidden": "true" } }),
+              h("span", {
+                class: "swatch",
+                attrs: { style: `--swatch: ${COLOURS[m]}`, "aria-hidden": "true" },
+              }),
               MODEL_LABELS[m],
             ),
           ),
@@ -99,7 +106,11 @@ export function renderMetrics(container, scan, agreement) {
           ? "Overlap with the ground truth; the higher value in green."
           : "Overlap with the ground truth.",
       agreement && agreement.agreementDice !== null
-        ? [" Models agree at Dice ", h("strong", { text: formatMetric(agreement.agreementDice), attrs: { id: "agreement" } }), "."]
+        ? [
+            " Models agree at Dice ",
+            h("strong", { text: formatMetric(agreement.agreementDice), attrs: { id: "agreement" } }),
+            ".",
+          ]
         : null,
     ),
   );

@@ -12,7 +12,7 @@ import { loadPixels } from "../render/image.js";
 import { maskFromRgba } from "../render/overlay.js";
 import { COLOURS } from "../render/palette.js";
 import { FULL_WINDOW, autoWindow, greyFromRgba } from "../render/windowing.js";
-import { actionForKey, isTypingTarget, shortcutsDialog } from "../shortcuts.js";
+import { isTypingTarget, runShortcut, shortcutsDialog } from "../shortcuts.js";
 import { SyncedViewport } from "../viewport.js";
 import { buildControls } from "./case-controls.js";
 import { renderMetrics } from "./case-metrics.js";
@@ -62,7 +62,8 @@ export function mountCase(outlet, { params }) {
         title: name,
         colour,
         viewport,
-        onWindowDrag: (dx, dy) => update({ width: clampWidth(settings.width + dx), level: clampLevel(settings.level + dy) }),
+        onWindowDrag: (dx, dy) =>
+          update({ width: clampWidth(settings.width + dx), level: clampLevel(settings.level + dy) }),
         onHover: showReadout,
       }),
     ]),
@@ -70,34 +71,45 @@ export function mountCase(outlet, { params }) {
 
   const controls = buildControls({
     onChange: (partial) => update(partial),
-    onAutoWindow: () => images && update(autoWindow(images.grey)),
-    onResetWindow: () => update({ ...FULL_WINDOW }),
-    onResetView: () => viewport.reset(),
-    onHelp: () => dialog.showModal(),
+    onAutoWindow: () => actions.autoWindow(),
+    onResetWindow: () => actions.fullWindow(),
+    onResetView: () => actions.fit(),
+    onHelp: () => actions.help(),
   });
   controls.setHeatmapAvailable(false, "Available once the Attention U-Net result provides its attention map");
 
   replaceChildren(outlet, root);
-  append(
-    root,
-    [
-      h(
-        "header",
-        { class: "case-head" },
-        h("a", { class: "back", text: "← Cases", attrs: { href: "#/cases" } }),
-        h("div", { class: "case-title" }, title, meta),
-        chips,
-      ),
+  append(root, [
+    h(
+      "header",
+      { class: "case-head" },
+      h("a", { class: "back", text: "← Cases", attrs: { href: "#/cases" } }),
+      h("div", { class: "case-title" }, title, meta),
+      chips,
+    ),
+    h(
+      "div",
+      { class: "case-layout" },
       h(
         "div",
-        { class: "case-layout" },
-        h("div", { class: "viewer" }, h("div", { class: "panel-grid" }, PANELS.map(([k]) => panels[k].element)), readout),
-        h("aside", { class: "sidebar", attrs: { "aria-label": "Reading controls and metrics" } }, controls.element, metrics),
+        { class: "viewer" },
+        h(
+          "div",
+          { class: "panel-grid" },
+          PANELS.map(([k]) => panels[k].element),
+        ),
+        readout,
       ),
-      announcer,
-      dialog,
-    ],
-  );
+      h(
+        "aside",
+        { class: "sidebar", attrs: { "aria-label": "Reading controls and metrics" } },
+        controls.element,
+        metrics,
+      ),
+    ),
+    announcer,
+    dialog,
+  ]);
   root.dataset.scanId = params.id;
 
   function clampLevel(v) {
@@ -139,7 +151,12 @@ export function mountCase(outlet, { params }) {
 
   function renderLegend() {
     const item = (colour, text) =>
-      h("li", {}, h("span", { class: "swatch", attrs: { style: `--swatch: ${colour}`, "aria-hidden": "true" } }), text);
+      h(
+        "li",
+        {},
+        h("span", { class: "swatch", attrs: { style: `--swatch: ${colour}`, "aria-hidden": "true" } }),
+        text,
+      );
     const { unetpp, attention_unet: attention } = images?.masks ?? {};
     if (settings.overlay === "difference" && unetpp && attention) {
       const s = differenceSummary(differenceLabels(unetpp, attention));
@@ -156,7 +173,9 @@ export function mountCase(outlet, { params }) {
       item(COLOURS.groundTruth, "Ground truth"),
       item(COLOURS.unetpp, MODEL_LABELS.unetpp),
       item(COLOURS.attention_unet, MODEL_LABELS.attention_unet),
-      settings.overlay === "difference" ? h("li", { class: "muted", text: "Difference: waiting for both masks" }) : null,
+      settings.overlay === "difference"
+        ? h("li", { class: "muted", text: "Difference: waiting for both masks" })
+        : null,
     );
   }
 
@@ -190,7 +209,9 @@ export function mountCase(outlet, { params }) {
 
   function sameSize(picture, what) {
     if (picture.width === images.width && picture.height === images.height) return true;
-    announce(`The ${what} is ${picture.width}×${picture.height}, not ${images.width}×${images.height}; not shown.`);
+    announce(
+      `The ${what} is ${picture.width}×${picture.height}, not ${images.width}×${images.height}; not shown.`,
+    );
     return false;
   }
 
@@ -221,7 +242,8 @@ export function mountCase(outlet, { params }) {
     for (const model of MODELS) {
       if (scan.results?.[model]?.status !== "done") continue;
       fetchOnce(`mask:${model}`, urls.masks[model], (picture) => {
-        if (sameSize(picture, `${MODEL_LABELS[model]} mask`)) images.masks[model] = maskFromRgba(picture.rgba);
+        if (sameSize(picture, `${MODEL_LABELS[model]} mask`))
+          images.masks[model] = maskFromRgba(picture.rgba);
         refreshMetrics();
       });
     }
@@ -247,7 +269,11 @@ export function mountCase(outlet, { params }) {
 
   function refreshMetrics() {
     const { unetpp, attention_unet: attention } = images?.masks ?? {};
-    renderMetrics(metrics, scan, unetpp && attention ? differenceSummary(differenceLabels(unetpp, attention)) : null);
+    renderMetrics(
+      metrics,
+      scan,
+      unetpp && attention ? differenceSummary(differenceLabels(unetpp, attention)) : null,
+    );
   }
 
   function announce(text) {
@@ -265,7 +291,10 @@ export function mountCase(outlet, { params }) {
     ]
       .filter(Boolean)
       .join(" · ");
-    replaceChildren(chips, MODELS.map((m) => statusChip(m, scan.results?.[m])));
+    replaceChildren(
+      chips,
+      MODELS.map((m) => statusChip(m, scan.results?.[m])),
+    );
     if (!scan.has_ground_truth) panels.groundTruth.setMessage("No ground truth uploaded");
     for (const model of MODELS) {
       const result = scan.results?.[model];
@@ -282,7 +311,9 @@ export function mountCase(outlet, { params }) {
       const was = previous?.results?.[model]?.status;
       if (was && was !== result.status && (result.status === "done" || result.status === "failed")) {
         const dice = result.metrics?.dice;
-        announce(`${MODEL_LABELS[model]} ${result.status}${typeof dice === "number" ? `, Dice ${formatMetric(dice)}` : ""}.`);
+        announce(
+          `${MODEL_LABELS[model]} ${result.status}${typeof dice === "number" ? `, Dice ${formatMetric(dice)}` : ""}.`,
+        );
       }
     }
     refreshMetrics();
@@ -290,27 +321,34 @@ export function mountCase(outlet, { params }) {
     markReady();
   }
 
+  const canvasSize = () => ({ width: panels.original.canvas.width, height: panels.original.canvas.height });
+  /** @type {import("../shortcuts.js").CaseActions} */
+  const actions = {
+    setOverlay: (overlay) => update({ overlay }),
+    toggleStyle: () => update({ style: settings.style === "fill" ? "outline" : "fill" }),
+    // Round to the slider's 5 % steps so repeated presses do not drift.
+    nudgeOpacity: (delta) =>
+      update({ opacity: Math.min(1, Math.max(0, Math.round((settings.opacity + delta) * 20) / 20)) }),
+    toggleHeatmap: () => images?.attention && update({ heatmap: !settings.heatmap }),
+    autoWindow: () => images && update(autoWindow(images.grey)),
+    fullWindow: () => update({ ...FULL_WINDOW }),
+    zoom: (factor) => {
+      const size = canvasSize();
+      if (images) viewport.zoomAt(factor, size.width / 2, size.height / 2, size, images);
+    },
+    pan: (dx, dy) => {
+      const size = canvasSize();
+      const side = Math.min(size.width, size.height);
+      if (images) viewport.panBy(dx * side, dy * side, size, images);
+    },
+    fit: () => viewport.reset(),
+    help: () => dialog.showModal(),
+  };
+
   function onKey(event) {
     if (event.ctrlKey || event.metaKey || event.altKey || dialog.open) return;
     if (isTypingTarget(event.target, event.key)) return;
-    const action = actionForKey(event.key);
-    if (!action) return;
-    event.preventDefault();
-    const [verb, arg] = action.split(":");
-    const canvas = panels.original.canvas;
-    const size = { width: canvas.width, height: canvas.height };
-    const step = 0.1 * Math.min(size.width, size.height);
-    const pan = { left: [step, 0], right: [-step, 0], up: [0, step], down: [0, -step] };
-    if (verb === "overlay") update({ overlay: arg });
-    else if (verb === "style") update({ style: settings.style === "fill" ? "outline" : "fill" });
-    else if (verb === "opacity") update({ opacity: Math.min(1, Math.max(0, settings.opacity + (arg === "+" ? 0.1 : -0.1))) });
-    else if (verb === "heatmap" && images?.attention) update({ heatmap: !settings.heatmap });
-    else if (verb === "autoWindow" && images) update(autoWindow(images.grey));
-    else if (verb === "fullWindow") update({ ...FULL_WINDOW });
-    else if (verb === "fit") viewport.reset();
-    else if (verb === "help") dialog.showModal();
-    else if (images && verb === "zoom") viewport.zoomAt(arg === "in" ? 1.25 : 0.8, size.width / 2, size.height / 2, size, images);
-    else if (images && verb === "pan") viewport.panBy(...pan[arg], size, images);
+    if (runShortcut(event.key, actions)) event.preventDefault();
   }
   document.addEventListener("keydown", onKey);
 

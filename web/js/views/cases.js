@@ -45,13 +45,28 @@ export function mountCases(outlet, { navigate, query }) {
         { class: "thumb-cell" },
         h("img", {
           class: "thumb",
-          attrs: { src: scanUrls(scan).image, alt: "", loading: "lazy", decoding: "async", width: 56, height: 56 },
+          attrs: {
+            src: scanUrls(scan).image,
+            alt: "",
+            loading: "lazy",
+            decoding: "async",
+            width: 56,
+            height: 56,
+          },
         }),
       ),
       h("td", {}, h("a", { text: scan.filename || scan.id, attrs: { href } })),
       h("td", { class: "num", text: scan.width && scan.height ? `${scan.width} × ${scan.height}` : "—" }),
       h("td", { text: scan.has_ground_truth ? "Yes" : "No" }),
-      h("td", {}, h("div", { class: "chips" }, MODELS.map((model) => statusChip(model, scan.results?.[model])))),
+      h(
+        "td",
+        {},
+        h(
+          "div",
+          { class: "chips" },
+          MODELS.map((model) => statusChip(model, scan.results?.[model])),
+        ),
+      ),
       h("td", { class: "muted", text: formatDate(scan.created_at) }),
     );
   };

@@ -69,7 +69,11 @@ function bar(value, colour) {
  */
 export function mountModels(outlet) {
   const controller = new AbortController();
-  const body = h("div", { attrs: { "aria-busy": "true" } }, h("p", { class: "muted", text: "Loading the model cards…" }));
+  const body = h(
+    "div",
+    { attrs: { "aria-busy": "true" } },
+    h("p", { class: "muted", text: "Loading the model cards…" }),
+  );
   replaceChildren(
     outlet,
     h(
@@ -89,15 +93,26 @@ export function mountModels(outlet) {
   const render = (cards) => {
     body.setAttribute("aria-busy", "false");
     const byName = Object.fromEntries(cards.map((card) => [card.name, card]));
-    const shown = [...MODELS.filter((m) => byName[m]), ...cards.map((c) => c.name).filter((n) => !MODELS.includes(n))];
+    const shown = [
+      ...MODELS.filter((m) => byName[m]),
+      ...cards.map((c) => c.name).filter((n) => !MODELS.includes(n)),
+    ];
     if (!shown.length) {
-      replaceChildren(body, h("div", { class: "alert", attrs: { role: "alert" }, text: "No model is loaded on the server." }));
+      replaceChildren(
+        body,
+        h("div", { class: "alert", attrs: { role: "alert" }, text: "No model is loaded on the server." }),
+      );
       return;
     }
     const label = (name) => byName[name].display_name ?? MODEL_LABELS[name] ?? name;
     const colour = (name) => COLOURS[name] ?? "#9aa7b4";
     const row = (title, cell) =>
-      h("tr", {}, h("th", { text: title, attrs: { scope: "row" } }), shown.map((name) => cell(byName[name], name)));
+      h(
+        "tr",
+        {},
+        h("th", { text: title, attrs: { scope: "row" } }),
+        shown.map((name) => cell(byName[name], name)),
+      );
     const text = (value, extra = "") => h("td", { class: extra, text: value });
 
     const metricRows = OVERLAP.map(([key, title]) =>
@@ -127,7 +142,10 @@ export function mountModels(outlet) {
               h(
                 "th",
                 { attrs: { scope: "col" } },
-                h("span", { class: "swatch", attrs: { style: `--swatch: ${colour(name)}`, "aria-hidden": "true" } }),
+                h("span", {
+                  class: "swatch",
+                  attrs: { style: `--swatch: ${colour(name)}`, "aria-hidden": "true" },
+                }),
                 label(name),
               ),
             ),
@@ -137,14 +155,21 @@ export function mountModels(outlet) {
           "tbody",
           {},
           metricRows,
-          row("Validation Dice", (card) => text(formatMetric(metricValue(card.validation_metrics, "dice")), "num")),
+          row("Validation Dice", (card) =>
+            text(formatMetric(metricValue(card.validation_metrics, "dice")), "num"),
+          ),
           row("Parameters", (card) => text(formatCount(card.parameters), "num")),
           row("Training time", (card) => text(formatDuration(card.training_time_s), "num")),
           row("Epochs (best)", (card) =>
-            text(card.epochs ? `${card.epochs}${card.best_epoch ? ` (${card.best_epoch})` : ""}` : "—", "num"),
+            text(
+              card.epochs ? `${card.epochs}${card.best_epoch ? ` (${card.best_epoch})` : ""}` : "—",
+              "num",
+            ),
           ),
           row("Inference per slice", (card) => text(formatMs(inferenceMs(card)), "num")),
-          row("Input size", (card) => text(Array.isArray(card.input_size) ? card.input_size.join(" × ") : "—", "num")),
+          row("Input size", (card) =>
+            text(Array.isArray(card.input_size) ? card.input_size.join(" × ") : "—", "num"),
+          ),
           row("Trained on", (card) => text(describeHardware(card.hardware))),
           row("Version", (card) => text(card.version ?? "—", "mono")),
         ),

@@ -34,14 +34,29 @@ export function checkFile(file) {
 function dropZone({ id, label, hint, required, onFile }) {
   const input = h("input", {
     class: "visually-hidden",
-    attrs: { type: "file", id, name: id, accept: [...ACCEPTED_EXTENSIONS, ...ACCEPTED_TYPES].join(","), required },
+    attrs: {
+      type: "file",
+      id,
+      name: id,
+      accept: [...ACCEPTED_EXTENSIONS, ...ACCEPTED_TYPES].join(","),
+      required,
+    },
   });
   const chosen = h("p", { class: "drop-chosen", attrs: { "aria-live": "polite" } });
-  const clear = h("button", { class: "link-button", text: "Remove", attrs: { type: "button", hidden: true } });
+  const clear = h("button", {
+    class: "link-button",
+    text: "Remove",
+    attrs: { type: "button", hidden: true },
+  });
   const zone = h(
     "div",
     { class: "drop-zone" },
-    h("label", { class: "drop-label", attrs: { for: id } }, h("strong", { text: label }), h("span", { text: hint })),
+    h(
+      "label",
+      { class: "drop-label", attrs: { for: id } },
+      h("strong", { text: label }),
+      h("span", { text: hint }),
+    ),
     input,
     chosen,
     clear,
@@ -143,7 +158,10 @@ export function mountUpload(outlet, { navigate }) {
     };
     onProgress(0);
     try {
-      const scan = await uploadScan({ image: files.image, groundTruth: files.groundTruth, models }, onProgress);
+      const scan = await uploadScan(
+        { image: files.image, groundTruth: files.groundTruth, models },
+        onProgress,
+      );
       navigate(`#/cases/${encodeURIComponent(scan.id)}`);
     } catch (failure) {
       showError(failure.message);
