@@ -10,7 +10,7 @@ import pytest
 
 from brainmets.inference import Segmenter, find_artifacts
 from tests.synthetic import make_slice, write_dataset
-from training import evaluate, train
+from training import evaluate, publish, train
 
 TINY = ["--widths", "8,16,32", "--input-size", "64", "--batch-size", "8", "--lr", "0.01", "--no-progress"]
 
@@ -86,3 +86,17 @@ def test_evaluate_writes_metrics_and_report(trained: tuple[Path, Path], tmp_path
     assert "Definitions" in report and "empty" in report
     assert (report_dir / "per_patient_dice.png").stat().st_size > 0
     assert (report_dir / "examples.png").stat().st_size > 0
+
+
+def test_publish_copies_the_run_and_records_test_metrics(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    data, out = trained
+    artifacts = tmp_path / "artifacts"
+    publish.main(["--runs", str(out.parent), "--artifacts", str(artifacts)])
+    assert (artifacts / "attention_unet" / "weights.safetensors").is_file()
+    assert (artifacts / "attention_unet" / "history.json").is_file()
+    report_dir = tmp_path / "report"
+    evaluate.main(["--data", str(data), "--out", str(report_dir), "--weights-dir", str(artifacts), "--examples", "0"])
+    publish.main(["--metrics", str(report_dir / "metrics.json"), "--artifacts", str(artifacts)])
+    card = json.loads((artifacts / "attention_unet" / "model_card.json").read_text())
+    assert card["test_metrics"]["per_patient_dice_mean"] > 0.7
+    assert set(card["test_metrics"]["global"]) == {"dice", "iou", "precision", "recall", "f1"}
