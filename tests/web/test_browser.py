@@ -301,6 +301,15 @@ def test_upload_then_compare_both_models_side_by_side(page: object, app_url: str
     row.wait_for()
     assert "flair-slice.png" in (row.text_content() or "")
     assert row.locator('.chip[data-status="done"]').count() == 2
+    page.wait_for_function(
+        "id => document.querySelector(`tr[data-scan-id='${id}'] img.thumb`).naturalWidth === 160", arg=scan_id
+    )
+
+    # Opening a finished case from the list draws it straight away.
+    row.get_by_role("link", name="flair-slice.png").click()
+    page.wait_for_url(f"**/#/cases/{scan_id}")
+    page.wait_for_selector('.page-case[data-ready="true"]')
+    assert _stats(page, "unetpp")["coloured"] > 0
 
     assert console.errors == [], console.errors
 
