@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from brainmets.db import Result, ResultStatus, Scan
 from services.core.links import result_links, scan_links
 from services.results_api.schemas import Metrics, ResultPublic, ScanPublic
 
 FINAL = (ResultStatus.DONE.value, ResultStatus.FAILED.value)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every time the API shows is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def latest_results(scan: Scan) -> dict[str, Result]:
@@ -32,7 +41,7 @@ def result_view(scan: Scan, model: str, result: Result | None) -> ResultPublic:
         model_version=result.model_version,
         device=result.device,
         attempts=result.attempts,
-        updated_at=result.updated_at,
+        updated_at=utc(result.updated_at),
         links=result_links(scan.id, model, result.attention_key is not None) if done else {},
     )
 
@@ -57,7 +66,7 @@ def scan_view(scan: Scan) -> ScanPublic:
     return ScanPublic(
         id=scan.id,
         status=overall_status([r.status for r in results.values()]),
-        created_at=scan.created_at,
+        created_at=utc(scan.created_at),
         filename=scan.filename,
         width=scan.width,
         height=scan.height,

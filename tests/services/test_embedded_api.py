@@ -36,6 +36,7 @@ def test_upload_with_ground_truth_gives_both_results_with_metrics(embedded) -> N
     scan = wait_final(_json(client), accepted["id"])
 
     assert scan["status"] == "done"
+    assert scan["created_at"].endswith(("Z", "+00:00"))  # UTC, also on SQLite
     assert scan["has_ground_truth"] is True
     assert (scan["width"], scan["height"]) == (64, 64)
     assert set(scan["results"]) == {"unetpp", "attention_unet"}
