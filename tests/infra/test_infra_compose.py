@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import COMPOSE_SECRETS, REPO, assert_command_exists, assert_edge_limit_fits, compose_config, module_of
+from infra_support import (
+    COMPOSE_SECRETS,
+    REPO,
+    assert_command_exists,
+    assert_edge_limit_fits,
+    compose_config,
+    module_of,
+)
 
 from brainmets.config import Settings
 from brainmets.networks import MODEL_NAMES

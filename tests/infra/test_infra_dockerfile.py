@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from infra_support import REPO
 
 DOCKERFILE = REPO / "Dockerfile"
 HEALTHCHECK_SCRIPT = REPO / "infra" / "docker" / "healthcheck.py"

@@ -9,7 +9,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import K8S, OVERLAYS, REPO, assert_command_exists, assert_edge_limit_fits, module_of, nginx_size
+from infra_support import K8S, OVERLAYS, REPO, assert_command_exists, assert_edge_limit_fits, module_of, nginx_size
 from kustomize_render import kustomize_binary, render, render_in_python
 
 from brainmets.config import Settings
