@@ -225,6 +225,8 @@ def test_pods_run_as_non_root(rendered: dict[str, list[Manifest]], name: str) ->
     for key, pod in pod_specs(rendered[name]).items():
         assert pod["securityContext"]["runAsNonRoot"] is True, key
         assert pod["securityContext"]["runAsUser"] != 0, key
+        assert pod["enableServiceLinks"] is False, key
+        assert pod["automountServiceAccountToken"] is False, key
         for container in pod["containers"]:
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, key
 
