@@ -1,0 +1,271 @@
+"""Upload-to-both-results latency and throughput: embedded mode, and RabbitMQ with 1 and 2 workers per model.
+
+``python -m services.benchmark`` prints figures (it is not a test). Everything runs on loopback, bounded in
+count (``--n``) and time (``--timeout``). It uses the trained artifacts under ``ARTIFACTS_DIR`` when both
+exist, else tiny untrained networks (and says so). The RabbitMQ runs need Postgres, RabbitMQ and an S3 server:
+``BENCH_POSTGRES_URL`` (admin URL; a scratch database is created and dropped), ``BENCH_AMQP_URL`` (a scratch
+queue prefix is used and deleted) and ``BENCH_S3_ENDPOINT`` (default: moto's server on 127.0.0.1:9000, as
+started by ``.ci/services.sh``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pika
+import psycopg2
+from PIL import Image
+from sqlalchemy.engine import make_url
+
+from brainmets.inference import ModelCard, find_artifacts, save_artifact
+from brainmets.inference.artifact import read_card
+from brainmets.messaging.rabbitmq import connection_parameters
+from brainmets.networks import MODEL_NAMES, build_model
+
+ROOT = Path(__file__).resolve().parents[1]
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+S3_ENDPOINT = os.environ.get("BENCH_S3_ENDPOINT", "127.0.0.1:9000")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def synthetic_png(size: int, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size] / size
+    head = ((yy - 0.5) / 0.42) ** 2 + ((xx - 0.5) / 0.35) ** 2 <= 1
+    ly, lx, r = 0.5 + rng.uniform(-0.1, 0.1), 0.5 + rng.uniform(-0.1, 0.1), rng.uniform(0.04, 0.08)
+    lesion = ((yy - ly) ** 2 + (xx - lx) ** 2) <= r**2
+    image = np.clip(head * 90 + lesion * 120 + rng.normal(0, 4, head.shape), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def artifacts(tmp: Path) -> tuple[Path, str, int]:
+    """The artifacts folder, a description, and the production input size."""
+    configured = os.environ.get("ARTIFACTS_DIR")
+    found = find_artifacts(configured)
+    if all(m in found for m in MODEL_NAMES):
+        card = read_card(found[MODEL_NAMES[0]])
+        root = Path(configured) if configured else found[MODEL_NAMES[0]].parent
+        return (
+            root,
+            "trained artifacts " + ", ".join(f"{m} {read_card(found[m]).version}" for m in MODEL_NAMES),
+            card.input_size[0],
+        )
+    for name in MODEL_NAMES:
+        network = {"widths": [8, 16, 32, 64]}
+        card = ModelCard(name=name, architecture=name, version="bench-tiny", network=network, input_size=(256, 256))
+        save_artifact(build_model(name, **network), card, tmp / "artifacts" / name)
+    return tmp / "artifacts", "TINY UNTRAINED test networks (no trained artifacts found)", 256
+
+
+class Service:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log.open("wb")
+        full = {**os.environ, **env, "OMP_NUM_THREADS": "1", "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", *args], cwd=ROOT, env=full, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+def wait_http(url: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def run_one(client: httpx.Client, gateway: str, results: str, png: bytes, deadline: float) -> tuple[float, dict]:
+    start = time.perf_counter()
+    response = client.post(f"{gateway}/api/scans", files={"image": ("bench.png", png, "image/png")})
+    response.raise_for_status()
+    scan_id = response.json()["id"]
+    while time.monotonic() < deadline:
+        body = client.get(f"{results}/api/scans/{scan_id}").json()
+        if body["status"] in ("done", "failed"):
+            return time.perf_counter() - start, body
+        time.sleep(0.01)
+    raise TimeoutError("the run hit its time limit")
+
+
+def measure(gateway: str, results: str, n: int, size: int, concurrency: int, timeout: float) -> dict:
+    pngs = [synthetic_png(size, seed) for seed in range(n)]
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=30) as client:
+        run_one(client, gateway, results, pngs[0], deadline)  # warm-up: first inference loads kernels
+        latencies, bodies = [], []
+        for png in pngs:  # idle queue: one scan at a time
+            seconds, body = run_one(client, gateway, results, png, deadline)
+            latencies.append(seconds)
+            bodies.append(body)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool, httpx.Client(timeout=60) as client:
+        burst = list(pool.map(lambda png: run_one(client, gateway, results, png, deadline), pngs))
+    elapsed = time.perf_counter() - start
+    failed = sum(body["status"] != "done" for _, body in burst) + sum(b["status"] != "done" for b in bodies)
+    inference = {
+        m: [b["results"][m]["inference_ms"] for b in bodies if b["results"][m]["inference_ms"]] for m in MODEL_NAMES
+    }
+    return {
+        "p50_ms": round(1000 * statistics.median(latencies)),
+        "p95_ms": round(1000 * float(np.percentile(latencies, 95))),
+        "throughput_scans_per_s": round(n / elapsed, 2),
+        "failed": failed,
+        "inference_ms_p50": {m: round(statistics.median(v), 1) for m, v in inference.items() if v},
+    }
+
+
+def bench_embedded(env: dict[str, str], tmp: Path, args: argparse.Namespace) -> dict:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    service = Service(
+        ["services.embedded"], {**env, "PORT": str(port), "VAR_DIR": str(tmp / "embedded")}, tmp / "embedded.log"
+    )
+    try:
+        wait_http(f"{url}/healthz")
+        return measure(url, url, args.n, args.size, args.concurrency, args.timeout)
+    finally:
+        service.stop()
+
+
+@contextlib.contextmanager
+def scratch_database() -> Iterator[str]:
+    admin = make_url(POSTGRES_URL)
+    name = f"brainmets_bench_{uuid.uuid4().hex[:8]}"
+    conn = psycopg2.connect(
+        host=admin.host, port=admin.port, user=admin.username, password=admin.password, dbname=admin.database
+    )
+    conn.autocommit = True
+    try:
+        conn.cursor().execute(f'CREATE DATABASE "{name}"')
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+def delete_queues(prefix: str) -> None:
+    with contextlib.suppress(Exception):
+        connection = pika.BlockingConnection(connection_parameters(AMQP_URL))
+        channel = connection.channel()
+        for model in MODEL_NAMES:
+            for suffix in ("", ".dead", ".retry"):
+                channel.queue_delete(f"{prefix}.{model}{suffix}")
+        channel.exchange_delete(f"{prefix}.jobs")
+        channel.exchange_delete(f"{prefix}.dlx")
+        connection.close()
+
+
+def bench_rabbit(env: dict[str, str], tmp: Path, args: argparse.Namespace, workers: int) -> dict:
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    with scratch_database() as database_url:
+        service_env = {
+            **env,
+            "DATABASE_URL": database_url,
+            "AMQP_URL": AMQP_URL,
+            "AMQP_PREFIX": prefix,
+            "S3_ENDPOINT": S3_ENDPOINT,
+            "S3_BUCKET": f"bench-{prefix}",
+            "S3_ACCESS_KEY": "bench",
+            "S3_SECRET_KEY": "bench",
+            "S3_REGION": "us-east-1",
+        }
+        subprocess.run(
+            [sys.executable, "-m", "brainmets.db.migrate"],
+            cwd=ROOT,
+            env={**os.environ, **service_env},
+            check=True,
+            capture_output=True,
+        )
+        gport, rport = free_port(), free_port()
+        services = [
+            Service(["services.gateway", "--port", str(gport), "--no-migrate"], service_env, tmp / f"gw-{workers}.log"),
+            Service(
+                ["services.results_api", "--port", str(rport), "--no-migrate"], service_env, tmp / f"res-{workers}.log"
+            ),
+        ]
+        for model in MODEL_NAMES:
+            for k in range(workers):
+                services.append(
+                    Service(["services.worker"], {**service_env, "MODEL_NAME": model}, tmp / f"{model}-{k}.log")
+                )
+        try:
+            wait_http(f"http://127.0.0.1:{gport}/healthz")
+            wait_http(f"http://127.0.0.1:{rport}/healthz")
+            time.sleep(5.0)  # workers load their models
+            return measure(
+                f"http://127.0.0.1:{gport}",
+                f"http://127.0.0.1:{rport}",
+                args.n,
+                args.size,
+                args.concurrency,
+                args.timeout,
+            )
+        finally:
+            for service in reversed(services):
+                service.stop()
+            delete_queues(prefix)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20, help="scans per measurement (latency and throughput each)")
+    parser.add_argument("--size", type=int, default=None, help="slice side in pixels (default: the model input size)")
+    parser.add_argument("--concurrency", type=int, default=4, help="parallel uploads in the throughput burst")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per mode")
+    parser.add_argument("--modes", default="embedded,rabbit1,rabbit2")
+    args = parser.parse_args()
+    args.n = max(2, min(args.n, 200))
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        folder, description, input_size = artifacts(tmp)
+        args.size = args.size or input_size
+        env = {"ARTIFACTS_DIR": str(folder)}
+        print(f"models: {description}; slices {args.size}x{args.size}; {args.n} scans per measurement")
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+        figures = {}
+        for mode in args.modes.split(","):
+            if mode == "embedded":
+                figures[mode] = bench_embedded(env, tmp, args)
+            elif mode.startswith("rabbit"):
+                figures[mode] = bench_rabbit(env, tmp, args, workers=int(mode.removeprefix("rabbit")))
+            print(f"{mode:9s} " + json.dumps(figures[mode]))
+        print(f"load average {os.getloadavg()[0]:.1f} at end")
+
+
+if __name__ == "__main__":
+    main()
