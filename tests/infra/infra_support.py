@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import functools
+import http.client
 import importlib.util
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -100,3 +105,69 @@ def assert_edge_limit_fits(gateway_bytes: int, edge_value: str) -> None:
     """The gateway allows its limit plus 64 KiB of multipart framing; the edge must let that through."""
     edge = nginx_size(edge_value)
     assert gateway_bytes + 64 * 1024 < edge <= gateway_bytes + 4 * 1024**2
+
+
+NGINX_TEMPLATE = REPO / "infra" / "nginx" / "default.conf.template"
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def render_nginx_template(variables: dict[str, str], port: int) -> str:
+    """What the nginx image's entrypoint does (envsubst of the variables it is given), on a free port."""
+    text = NGINX_TEMPLATE.read_text()
+    for name, value in variables.items():
+        text = text.replace("${" + name + "}", value)
+    assert "${" not in text, "a template variable was left unset"
+    assert "listen 8080;" in text
+    return text.replace("listen 8080;", f"listen 127.0.0.1:{port};")
+
+
+@contextmanager
+def running_edge(work: Path, variables: dict[str, str]) -> Iterator[int]:
+    """Run infra/nginx's config in this machine's nginx, in the foreground, until the block ends; yields its port."""
+    nginx = nginx_binary()
+    if nginx is None:
+        pytest.skip("nginx is not installed (.ci/services.sh installs it)")
+    port = free_port()
+    (work / "default.conf").write_text(render_nginx_template(variables, port))
+    temp_paths = "\n".join(
+        f"    {kind}_temp_path {work / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    # As root, nginx would drop its workers to "nobody", who cannot write this test's folder.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    (work / "nginx.conf").write_text(
+        f"{user}worker_processes 1;\ndaemon off;\npid {work / 'nginx.pid'};\nerror_log {work / 'error.log'} warn;\n"
+        "events { worker_connections 64; }\n"
+        f"http {{\n    access_log off;\n{temp_paths}\n    include {work / 'default.conf'};\n}}\n"
+    )
+    args = [nginx, "-p", str(work), "-c", str(work / "nginx.conf")]
+    check = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stderr
+    process = subprocess.Popen(args, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 15
+        while not _answers(port, "/edge-healthz"):
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            assert time.monotonic() < deadline, "nginx did not start"
+            time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _answers(port: int, path: str) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", path)
+        return connection.getresponse().status == 200
+    except OSError:
+        return False

@@ -6,26 +6,20 @@ from __future__ import annotations
 import http.client
 import http.server
 import json
-import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from infra_support import REPO
+from infra_support import nginx_binary, running_edge
 
-TEMPLATE = REPO / "infra" / "nginx" / "default.conf.template"
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 EDGE_MAX_BODY = "64k"
 # The stand-in results API sends one event, waits this long, then a second one.
 EVENT_GAP_S = 1.5
 
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (.ci/services.sh installs it)")
+pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed (.ci/services.sh installs it)")
 
 
 @dataclass
@@ -83,25 +77,6 @@ def start_backend(backend: Backend) -> None:
     threading.Thread(target=backend.server.serve_forever, daemon=True).start()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def render_template(gateway: str, results_api: str, port: int) -> str:
-    """What the nginx image's entrypoint does (envsubst of the variables it is given), plus a free port."""
-    text = TEMPLATE.read_text()
-    for name, value in (
-        ("GATEWAY_UPSTREAM", gateway),
-        ("RESULTS_API_UPSTREAM", results_api),
-        ("EDGE_MAX_BODY", EDGE_MAX_BODY),
-    ):
-        text = text.replace("${" + name + "}", value)
-    assert "listen 8080;" in text
-    return text.replace("listen 8080;", f"listen 127.0.0.1:{port};")
-
-
 @dataclass
 class Edge:
     port: int
@@ -126,39 +101,15 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
     gateway, results_api = Backend("gateway"), Backend("results_api")
     start_backend(gateway)
     start_backend(results_api)
-    work = tmp_path_factory.mktemp("edge")
-    port = free_port()
-    (work / "default.conf").write_text(render_template(gateway.address, results_api.address, port))
-    temp_paths = "\n".join(
-        f"    {kind}_temp_path {work / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    # As root, nginx would drop its workers to "nobody", who cannot write this test's folder.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    (work / "nginx.conf").write_text(
-        f"{user}worker_processes 1;\ndaemon off;\npid {work / 'nginx.pid'};\nerror_log {work / 'error.log'} warn;\n"
-        "events { worker_connections 64; }\n"
-        f"http {{\n    access_log off;\n{temp_paths}\n    include {work / 'default.conf'};\n}}\n"
-    )
-    check = subprocess.run(
-        [NGINX, "-t", "-p", str(work), "-c", str(work / "nginx.conf")], capture_output=True, text=True
-    )
-    assert check.returncode == 0, check.stderr
-    process = subprocess.Popen([NGINX, "-p", str(work), "-c", str(work / "nginx.conf")], stderr=subprocess.PIPE)
+    variables = {
+        "GATEWAY_UPSTREAM": gateway.address,
+        "RESULTS_API_UPSTREAM": results_api.address,
+        "EDGE_MAX_BODY": EDGE_MAX_BODY,
+    }
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if Edge(port, gateway, results_api).request("GET", "/edge-healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            assert time.monotonic() < deadline, "nginx did not start"
-            time.sleep(0.1)
-        yield Edge(port, gateway, results_api)
+        with running_edge(tmp_path_factory.mktemp("edge"), variables) as port:
+            yield Edge(port, gateway, results_api)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         for backend in (gateway, results_api):
             if backend.server:
                 backend.server.shutdown()
