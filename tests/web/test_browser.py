@@ -250,7 +250,7 @@ def test_upload_then_compare_both_models_side_by_side(page: object, app_url: str
         area = page.locator(f'#metrics-table td[data-model="{model}"][data-metric="lesion_area_px"]').text_content()
         assert re.fullmatch(r"[\d,]+ px", area or ""), area
         speed = page.locator(f'#metrics-table td[data-model="{model}"][data-metric="inference_ms"]').text_content()
-        assert re.fullmatch(r"\d+ ms|\d+\.\d\d s", speed or ""), speed
+        assert re.fullmatch(r"\d\.\d ms|\d+ ms|\d+\.\d\d s", speed or ""), speed
     scan = httpx.get(f"{app_url}/api/scans/{scan_id}").json()
     dice = scan["results"]["unetpp"]["metrics"]["dice"]
     shown = page.locator('#metrics-table td[data-model="unetpp"][data-metric="dice"]').text_content()
@@ -340,8 +340,12 @@ def test_models_view_compares_the_model_cards(page: object, app_url: str) -> Non
     table.wait_for()
     header = table.locator("thead").text_content() or ""
     assert "U-Net++" in header and "Attention U-Net" in header
-    for model, dice in (("unetpp", "0.812"), ("attention_unet", "0.798")):
-        assert table.locator(f'td[data-model="{model}"][data-metric="dice"]').text_content() == dice
+    for model, dice in (("unetpp", 0.812), ("attention_unet", 0.798)):
+        cell = table.locator(f'td[data-model="{model}"]')
+        assert cell.and_(page.locator('[data-metric="dice"]')).text_content() == f"{dice:.3f}"
+        assert cell.and_(page.locator('[data-metric="per_patient_dice"]')).text_content() == f"{dice - 0.05:.3f}"
+        assert cell.and_(page.locator('[data-metric="inference_ms"]')).text_content() == "3.5 ms"
+        assert cell.and_(page.locator('[data-metric="test_size"]')).text_content() == "3 / 60"
     assert "Parameters" in (table.text_content() or "")
     _shoot(page, "web-models.png")
     assert console.errors == [], console.errors

@@ -16,9 +16,10 @@ export function formatInteger(value) {
     : DASH;
 }
 
-/** Milliseconds: "83 ms", "1.24 s". */
+/** Milliseconds: "3.5 ms", "83 ms", "1.24 s". */
 export function formatMs(value) {
   if (typeof value !== "number" || !Number.isFinite(value)) return DASH;
+  if (value < 10) return `${value.toFixed(1)} ms`;
   return value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(2)} s`;
 }
 

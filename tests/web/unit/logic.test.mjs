@@ -6,7 +6,12 @@ import { errorMessage, isSettled, scanUrls } from "../../../web/js/api.js";
 import { formatBytes, formatDuration, formatMetric, formatMs } from "../../../web/js/format.js";
 import { matchRoute } from "../../../web/js/router.js";
 import { runShortcut } from "../../../web/js/shortcuts.js";
-import { describeHardware, inferenceMs, metricValue } from "../../../web/js/views/models.js";
+import {
+  describeHardware,
+  inferenceMs,
+  perPatientMetric,
+  pooledMetric,
+} from "../../../web/js/views/models.js";
 import { MAX_UPLOAD_BYTES, checkFile } from "../../../web/js/views/upload.js";
 
 describe("errorMessage", () => {
@@ -124,6 +129,7 @@ describe("format", () => {
   test("metrics, times and sizes", () => {
     assert.equal(formatMetric(0.81234), "0.812");
     assert.equal(formatMetric(null), "—");
+    assert.equal(formatMs(3.46), "3.5 ms");
     assert.equal(formatMs(83.4), "83 ms");
     assert.equal(formatMs(1240), "1.24 s");
     assert.equal(formatDuration(3725), "1 h 2 min");
@@ -132,11 +138,13 @@ describe("format", () => {
 });
 
 describe("model cards", () => {
-  test("metrics may be numbers, {mean} objects or a mean section", () => {
-    assert.equal(metricValue({ dice: 0.8 }, "dice"), 0.8);
-    assert.equal(metricValue({ dice: { mean: 0.7, std: 0.1 } }, "dice"), 0.7);
-    assert.equal(metricValue({ mean: { dice: 0.6 } }, "dice"), 0.6);
-    assert.equal(metricValue({}, "dice"), null);
+  test("pooled metrics may be under global, plain numbers, {mean} objects or a mean section", () => {
+    assert.equal(pooledMetric({ global: { dice: 0.9 }, dice: 0.1 }, "dice"), 0.9);
+    assert.equal(pooledMetric({ dice: 0.8 }, "dice"), 0.8);
+    assert.equal(pooledMetric({ dice: { mean: 0.7, std: 0.1 } }, "dice"), 0.7);
+    assert.equal(pooledMetric({ mean: { dice: 0.6 } }, "dice"), 0.6);
+    assert.equal(pooledMetric({}, "dice"), null);
+    assert.equal(pooledMetric(undefined, "dice"), null);
   });
   test("inference time is found where the card keeps it", () => {
     assert.equal(inferenceMs({ benchmark: { ms_per_image: 12 } }), 12);
@@ -150,9 +158,10 @@ describe("model cards from the training evaluation", () => {
     global: { dice: 0.75, f1: 0.75 },
     inference_ms_per_slice: 9.5,
   };
-  test("prefer the per-patient mean and fall back on the pooled score", () => {
-    assert.equal(metricValue(block, "dice"), 0.71);
-    assert.equal(metricValue(block, "f1"), 0.75);
+  test("keep per-patient and pooled figures apart", () => {
+    assert.equal(perPatientMetric(block, "dice"), 0.71);
+    assert.equal(pooledMetric(block, "dice"), 0.75);
+    assert.equal(perPatientMetric(block, "f1"), null);
     assert.equal(inferenceMs({ test_metrics: block }), 9.5);
   });
   test("describe the hardware a reader cares about", () => {

@@ -1,10 +1,10 @@
 /**
- * Models view: the two models compared from their evaluation (GET /api/models): test metrics side by side,
- * training time, size and inference speed.
+ * Models view: the two models compared from the evaluation recorded in their model cards (GET /api/models):
+ * test metrics side by side, generalisation (validation vs test), size, training time and inference speed.
  */
 import { MODELS, MODEL_LABELS, getModels } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
-import { formatCount, formatDuration, formatMetric, formatMs } from "../format.js";
+import { formatCount, formatDuration, formatInteger, formatMetric, formatMs } from "../format.js";
 import { COLOURS } from "../render/palette.js";
 
 const OVERLAP = [
@@ -15,20 +15,27 @@ const OVERLAP = [
   ["f1", "F1"],
 ];
 
+const number = (value) => (typeof value === "number" && Number.isFinite(value) ? value : null);
+
 /**
- * A metric from an evaluation block. The training evaluation writes per-patient means
- * (`per_patient_dice_mean`) and pooled scores (`global.f1`); simpler cards hold plain numbers or {mean}.
- * The per-patient mean wins, as it is the headline figure of the evaluation report.
+ * A pooled overlap score: the evaluation writes them under `global`; simpler cards hold plain numbers or {mean}.
  * @returns {number|null}
  */
-export function metricValue(block, key) {
+export function pooledMetric(block, key) {
   if (!block || typeof block !== "object") return null;
-  const candidates = [block[`per_patient_${key}_mean`], block[key], block.mean?.[key], block.global?.[key]];
-  for (const value of candidates) {
-    if (typeof value === "number") return value;
-    if (value && typeof value.mean === "number") return value.mean;
+  for (const value of [block.global?.[key], block[key], block.mean?.[key]]) {
+    if (number(value) !== null) return value;
+    if (value && number(value.mean) !== null) return value.mean;
   }
   return null;
+}
+
+/**
+ * The per-patient mean of a metric (slices stacked per patient: the evaluation's headline figure).
+ * @returns {number|null}
+ */
+export function perPatientMetric(block, key) {
+  return number(block?.[`per_patient_${key}_mean`]);
 }
 
 /** Milliseconds per slice, wherever the card records it. */
@@ -36,12 +43,10 @@ export function inferenceMs(card) {
   const candidates = [
     card.test_metrics?.inference_ms_per_slice,
     card.inference_ms,
-    card.benchmark?.inference_ms,
     card.benchmark?.ms_per_image,
-    card.test_metrics?.inference_ms,
-    card.hardware?.inference_ms,
+    card.validation_metrics?.inference_ms_per_slice,
   ];
-  return candidates.find((v) => typeof v === "number") ?? null;
+  return candidates.find((v) => number(v) !== null) ?? null;
 }
 
 /** "NVIDIA H100", "x86_64 CPU, 16 threads" or the device type. */
@@ -55,12 +60,93 @@ export function describeHardware(hardware) {
 }
 
 function bar(value, colour) {
-  const percent = typeof value === "number" ? Math.max(0, Math.min(1, value)) * 100 : 0;
+  const percent = number(value) === null ? 0 : Math.max(0, Math.min(1, value)) * 100;
   return h(
     "span",
     { class: "bar", attrs: { "aria-hidden": "true" } },
     h("span", { class: "bar-fill", attrs: { style: `width: ${percent.toFixed(1)}%; --swatch: ${colour}` } }),
   );
+}
+
+/**
+ * Rows of the comparison: [heading, key for data-metric, value of a card, format, drawn as a bar].
+ * A heading row is [title] alone.
+ */
+const ROWS = [
+  ["Test set, per patient"],
+  ["Dice (mean)", "per_patient_dice", (c) => perPatientMetric(c.test_metrics, "dice"), formatMetric, true],
+  [
+    "Dice (median)",
+    "per_patient_dice_median",
+    (c) => number(c.test_metrics?.per_patient_dice_median),
+    formatMetric,
+    true,
+  ],
+  ["Test set, pooled over all pixels"],
+  ...OVERLAP.map(([key, title]) => [
+    title,
+    key,
+    (c) => pooledMetric(c.test_metrics, key),
+    formatMetric,
+    true,
+  ]),
+  ["Lesions and boundaries"],
+  [
+    "Lesion sensitivity",
+    "lesion_sensitivity",
+    (c) => number(c.test_metrics?.lesion_sensitivity),
+    formatMetric,
+    true,
+  ],
+  [
+    "False-positive lesions / patient",
+    "false_positive_lesions_per_patient",
+    (c) => number(c.test_metrics?.false_positive_lesions_per_patient),
+    (v) => (v === null ? "—" : v.toFixed(2)),
+    false,
+  ],
+  [
+    "HD95 (px)",
+    "hd95_mean",
+    (c) => number(c.test_metrics?.hd95_mean),
+    (v) => (v === null ? "—" : v.toFixed(1)),
+    false,
+  ],
+  ["Generalisation"],
+  [
+    "Validation Dice (per patient)",
+    "validation_dice",
+    (c) => perPatientMetric(c.validation_metrics, "dice") ?? pooledMetric(c.validation_metrics, "dice"),
+    formatMetric,
+    true,
+  ],
+  ["Test patients / slices", "test_size", (c) => c.test_metrics, formatTestSize, false],
+  ["Cost"],
+  ["Parameters", "parameters", (c) => number(c.parameters), formatCount, false],
+  [
+    "GFLOPs per slice",
+    "gflops",
+    (c) => number(c.test_metrics?.gflops),
+    (v) => (v === null ? "—" : v.toFixed(2)),
+    false,
+  ],
+  ["Inference per slice", "inference_ms", inferenceMs, formatMs, false],
+  ["Training time", "training_time_s", (c) => number(c.training_time_s), formatDuration, false],
+  ["Epochs (best)", "epochs", (c) => c, formatEpochs, false],
+  ["Trained on", "hardware", (c) => c.hardware, describeHardware, false],
+  ["Input size", "input_size", (c) => c.input_size, (v) => (Array.isArray(v) ? v.join(" × ") : "—"), false],
+  ["Version", "version", (c) => c.version, (v) => v ?? "—", false],
+];
+
+function formatTestSize(metrics) {
+  const patients = number(metrics?.patients);
+  const slices = number(metrics?.slices);
+  return patients === null ? "—" : `${formatInteger(patients)} / ${formatInteger(slices)}`;
+}
+
+function formatEpochs(card) {
+  if (!card.epochs) return "—";
+  return card.best_epoch ? `${card.epochs} (${card.best_epoch})` : String(card.epochs);
 }
 
 /**
@@ -83,8 +169,8 @@ export function mountModels(outlet) {
       h("p", {
         class: "lede",
         text:
-          "Both networks on the held-out test patients, from the evaluation recorded in each model card: " +
-          "per-patient means where the card has them, otherwise scores pooled over all slices.",
+          "Both networks on the held-out test patients, from the evaluation recorded in each model card. " +
+          "Per-patient figures stack each patient's slices into one volume; pooled figures count every test pixel.",
       }),
       body,
     ),
@@ -93,10 +179,7 @@ export function mountModels(outlet) {
   const render = (cards) => {
     body.setAttribute("aria-busy", "false");
     const byName = Object.fromEntries(cards.map((card) => [card.name, card]));
-    const shown = [
-      ...MODELS.filter((m) => byName[m]),
-      ...cards.map((c) => c.name).filter((n) => !MODELS.includes(n)),
-    ];
+    const shown = MODELS.filter((m) => byName[m]);
     if (!shown.length) {
       replaceChildren(
         body,
@@ -104,27 +187,30 @@ export function mountModels(outlet) {
       );
       return;
     }
-    const label = (name) => byName[name].display_name ?? MODEL_LABELS[name] ?? name;
-    const colour = (name) => COLOURS[name] ?? "#9aa7b4";
-    const row = (title, cell) =>
-      h(
+    const colour = (name) => COLOURS[name];
+    const rows = ROWS.map(([title, key, get, format, drawBar]) => {
+      if (!key) {
+        return h(
+          "tr",
+          { class: "group" },
+          h("th", { text: title, attrs: { scope: "colgroup", colspan: shown.length + 1 } }),
+        );
+      }
+      return h(
         "tr",
         {},
         h("th", { text: title, attrs: { scope: "row" } }),
-        shown.map((name) => cell(byName[name], name)),
+        shown.map((name) => {
+          const value = get(byName[name]);
+          const text = format(value);
+          return h(
+            "td",
+            { class: "num", dataset: { model: name, metric: key } },
+            drawBar ? h("span", { class: "metric-cell" }, text, bar(value, colour(name))) : text,
+          );
+        }),
       );
-    const text = (value, extra = "") => h("td", { class: extra, text: value });
-
-    const metricRows = OVERLAP.map(([key, title]) =>
-      row(`Test ${title}`, (card, name) => {
-        const value = metricValue(card.test_metrics, key);
-        return h(
-          "td",
-          { class: "num", dataset: { model: name, metric: key } },
-          h("span", { class: "metric-cell" }, formatMetric(value), bar(value, colour(name))),
-        );
-      }),
-    );
+    });
     replaceChildren(
       body,
       h(
@@ -141,38 +227,17 @@ export function mountModels(outlet) {
             shown.map((name) =>
               h(
                 "th",
-                { attrs: { scope: "col" } },
+                { class: "num", attrs: { scope: "col" } },
                 h("span", {
                   class: "swatch",
                   attrs: { style: `--swatch: ${colour(name)}`, "aria-hidden": "true" },
                 }),
-                label(name),
+                byName[name].display_name ?? MODEL_LABELS[name],
               ),
             ),
           ),
         ),
-        h(
-          "tbody",
-          {},
-          metricRows,
-          row("Validation Dice", (card) =>
-            text(formatMetric(metricValue(card.validation_metrics, "dice")), "num"),
-          ),
-          row("Parameters", (card) => text(formatCount(card.parameters), "num")),
-          row("Training time", (card) => text(formatDuration(card.training_time_s), "num")),
-          row("Epochs (best)", (card) =>
-            text(
-              card.epochs ? `${card.epochs}${card.best_epoch ? ` (${card.best_epoch})` : ""}` : "—",
-              "num",
-            ),
-          ),
-          row("Inference per slice", (card) => text(formatMs(inferenceMs(card)), "num")),
-          row("Input size", (card) =>
-            text(Array.isArray(card.input_size) ? card.input_size.join(" × ") : "—", "num"),
-          ),
-          row("Trained on", (card) => text(describeHardware(card.hardware))),
-          row("Version", (card) => text(card.version ?? "—", "mono")),
-        ),
+        h("tbody", {}, rows),
       ),
     );
   };
