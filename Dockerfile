@@ -58,6 +58,8 @@ COPY infra/docker/healthcheck.py /usr/local/bin/brainmets-healthcheck
 COPY shared/ shared/
 COPY services/ services/
 COPY web/ web/
+# Bytecode compiled now: the pods' root file system is read-only, so it could not be cached at run time.
+RUN python -m compileall -q shared services
 
 # The source tree runs in place (as in development): WEB_DIR and the migrations resolve beside the code.
 ENV PYTHONPATH=/app:/app/shared \
