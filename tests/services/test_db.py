@@ -102,3 +102,13 @@ def test_a_job_for_a_missing_scan_claims_nothing(sessions) -> None:
         fail_result(session, "b" * 32, "unetpp", "v1", "no scan")
     with sessions() as session:
         assert count_results(session) == {}
+
+
+def test_concurrent_migrations_do_not_collide(database_url) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda _: upgrade(database_url, wait_s=5), range(3)))
+    engine = make_engine(database_url)
+    assert {"scans", "results"} <= set(inspect(engine).get_table_names())
+    engine.dispose()

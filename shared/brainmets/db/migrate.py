@@ -6,17 +6,20 @@ The Alembic configuration is built in code, so no ``alembic.ini`` has to sit in 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 
 from brainmets.config import get_settings
 from brainmets.db.session import make_engine, wait_for_database
 
 LOGGER = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x42524D54  # "BRMT"
 
 
 def alembic_config(url: str) -> Config:
@@ -30,13 +33,28 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head", wait_s: float = 60.0) -> None:
     """Wait for the database, then migrate it to ``revision``."""
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.with_suffix(".migrate.lock").open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # SQLite has no advisory locks: a file lock serialises migrators
+            _upgrade(url, revision, wait_s)
+        return
+    _upgrade(url, revision, wait_s)
+
+
+def _upgrade(url: str, revision: str, wait_s: float) -> None:
     engine = make_engine(url)
     try:
         wait_for_database(engine, timeout_s=wait_s)
+        with engine.connect() as lock:
+            # Services start together: an advisory lock makes their migrations run one after another.
+            if lock.dialect.name == "postgresql":
+                lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            command.upgrade(alembic_config(url), revision)
+            if lock.dialect.name == "postgresql":
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
     finally:
         engine.dispose()
-    command.upgrade(alembic_config(url), revision)
     LOGGER.info("database migrated to %s", revision)
 
 
