@@ -30,7 +30,13 @@ export function checkFile(file) {
   return null;
 }
 
-/** A drop zone around a file input; calls onFile with the chosen File or null. */
+/** Types the browser itself can preview (TIFF it cannot). */
+const PREVIEWABLE = ["image/png", "image/jpeg"];
+
+/**
+ * A drop zone around a file input, with a preview of the chosen image.
+ * @returns {{element: HTMLElement, dispose: () => void}} dispose releases the preview
+ */
 function dropZone({ id, label, hint, required, onFile }) {
   const input = h("input", {
     class: "visually-hidden",
@@ -48,9 +54,22 @@ function dropZone({ id, label, hint, required, onFile }) {
     text: "Remove",
     attrs: { type: "button", hidden: true },
   });
+  const preview = h("img", {
+    class: "drop-preview",
+    attrs: { alt: `Preview of the ${label}`, hidden: true },
+  });
+  let previewUrl = null;
+  const showPreview = (file) => {
+    if (previewUrl) URL.revokeObjectURL(previewUrl);
+    previewUrl = file && PREVIEWABLE.includes(file.type) ? URL.createObjectURL(file) : null;
+    if (previewUrl) preview.src = previewUrl;
+    else preview.removeAttribute("src");
+    preview.hidden = !previewUrl;
+  };
   const zone = h(
     "div",
     { class: "drop-zone" },
+    preview,
     h(
       "label",
       { class: "drop-label", attrs: { for: id } },
@@ -66,6 +85,7 @@ function dropZone({ id, label, hint, required, onFile }) {
     clear.hidden = !file;
     zone.classList.toggle("has-file", Boolean(file));
     if (!file) input.value = "";
+    showPreview(file);
     onFile(file);
   };
   input.addEventListener("change", () => set(input.files[0] ?? null));
@@ -81,7 +101,7 @@ function dropZone({ id, label, hint, required, onFile }) {
     const file = event.dataTransfer?.files?.[0];
     if (file) set(file);
   });
-  return zone;
+  return { element: zone, dispose: () => showPreview(null) };
 }
 
 /**
@@ -104,25 +124,37 @@ export function mountUpload(outlet, { navigate }) {
     error.hidden = !text;
   };
 
+  const zones = [
+    dropZone({
+      id: "image",
+      label: "MRI slice",
+      hint: "Drop a PNG, JPEG or TIFF here, or choose a file. Required.",
+      required: true,
+      onFile: (file) => (files.image = file),
+    }),
+    dropZone({
+      id: "ground_truth",
+      label: "Ground-truth mask",
+      hint: "Optional. A binary mask of the same size enables Dice, IoU, precision and recall.",
+      required: false,
+      onFile: (file) => (files.groundTruth = file),
+    }),
+  ];
+  // A file dropped beside the zones would make the browser leave the app to show it.
+  const keepDropsInZones = (event) => {
+    if (!event.target.closest?.(".drop-zone")) event.preventDefault();
+  };
+  window.addEventListener("dragover", keepDropsInZones);
+  window.addEventListener("drop", keepDropsInZones);
+
   const form = h(
     "form",
     { class: "upload-form", attrs: { novalidate: true, "aria-describedby": "upload-help" } },
-    h("div", { class: "drop-grid" }, [
-      dropZone({
-        id: "image",
-        label: "MRI slice",
-        hint: "Drop a PNG, JPEG or TIFF here, or choose a file. Required.",
-        required: true,
-        onFile: (file) => (files.image = file),
-      }),
-      dropZone({
-        id: "ground_truth",
-        label: "Ground-truth mask",
-        hint: "Optional. A binary mask of the same size enables Dice, IoU, precision and recall.",
-        required: false,
-        onFile: (file) => (files.groundTruth = file),
-      }),
-    ]),
+    h(
+      "div",
+      { class: "drop-grid" },
+      zones.map((zone) => zone.element),
+    ),
     h(
       "fieldset",
       { class: "model-choice" },
@@ -184,5 +216,9 @@ export function mountUpload(outlet, { navigate }) {
       form,
     ),
   );
-  return () => {};
+  return () => {
+    window.removeEventListener("dragover", keepDropsInZones);
+    window.removeEventListener("drop", keepDropsInZones);
+    for (const zone of zones) zone.dispose();
+  };
 }
