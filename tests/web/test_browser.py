@@ -181,6 +181,16 @@ def _shoot(page: object, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS_OUT / name), full_page=False)
 
 
+# Controls a screen reader could not name (no label, aria-label, title or text).
+UNNAMED_CONTROLS_JS = """
+() => [...document.querySelectorAll("input, button, select, textarea, a[href], canvas")]
+  .filter((el) => {
+    const labels = el.labels ? [...el.labels].map((l) => l.textContent).join("").trim() : "";
+    return !(labels || el.getAttribute("aria-label") || el.getAttribute("title") || el.textContent.trim());
+  })
+  .map((el) => el.outerHTML.slice(0, 120))
+"""
+
 DROP_FILE_JS = """
 ([bytes, name]) => {
   const transfer = new DataTransfer();
@@ -330,6 +340,7 @@ def test_outline_style_and_tablet_layout(page: object, app_url: str, scan_files:
     sidebar = page.locator(".sidebar").bounding_box()
     assert sidebar["y"] > boxes[3]["y"]
     _shoot(page, "web-case-tablet.png")
+    assert page.evaluate(UNNAMED_CONTROLS_JS) == []
     assert console.errors == [], console.errors
 
 
@@ -356,6 +367,7 @@ def test_upload_explains_what_is_wrong(page: object, app_url: str, tmp_path: Pat
     page.goto(f"{app_url}/#/upload")
     alert = page.locator(".upload-form [role=alert]")
 
+    assert page.evaluate(UNNAMED_CONTROLS_JS) == []
     page.get_by_role("button", name="Upload and segment").click()
     assert "Choose an MRI slice" in (alert.text_content() or "")
 
