@@ -115,18 +115,48 @@ export class ImagePanel {
 
   bindPointer() {
     let drag = null;
+    // Active touch/pen/mouse pointers by id; two at once pinch-zoom about their midpoint.
+    const pointers = new Map();
+    let pinch = null;
     const size = () => ({ width: this.canvas.width, height: this.canvas.height });
+    const spread = () => {
+      const [a, b] = [...pointers.values()];
+      return {
+        distance: Math.hypot(a.x - b.x, a.y - b.y),
+        x: (a.x + b.x) / 2,
+        y: (a.y + b.y) / 2,
+      };
+    };
     this.canvas.addEventListener("contextmenu", (event) => event.preventDefault());
     this.canvas.addEventListener("pointerdown", (event) => {
       if (!this.image) return;
+      try {
+        this.canvas.setPointerCapture(event.pointerId);
+      } catch {
+        // A pointer the browser no longer tracks (or a synthetic one): dragging still works inside the panel.
+      }
+      pointers.set(event.pointerId, this.canvasPoint(event));
+      if (pointers.size === 2) {
+        drag = null;
+        pinch = spread();
+        return;
+      }
       const windowing = event.button === 2 || event.shiftKey;
       drag = { x: event.clientX, y: event.clientY, windowing };
-      this.canvas.setPointerCapture(event.pointerId);
       this.canvas.classList.add(windowing ? "is-windowing" : "is-panning");
     });
     this.canvas.addEventListener("pointermove", (event) => {
       if (!this.image) return;
       const point = this.canvasPoint(event);
+      if (pinch && pointers.has(event.pointerId)) {
+        pointers.set(event.pointerId, point);
+        const now = spread();
+        this.viewport.panBy(now.x - pinch.x, now.y - pinch.y, size(), this.image);
+        if (pinch.distance > 0)
+          this.viewport.zoomAt(now.distance / pinch.distance, now.x, now.y, size(), this.image);
+        pinch = now;
+        return;
+      }
       if (drag) {
         const dx = event.clientX - drag.x;
         const dy = event.clientY - drag.y;
@@ -140,7 +170,9 @@ export class ImagePanel {
         pixel.x >= 0 && pixel.y >= 0 && pixel.x < this.image.width && pixel.y < this.image.height;
       this.onHover(inside ? { x: Math.floor(pixel.x), y: Math.floor(pixel.y) } : null);
     });
-    const endDrag = () => {
+    const endDrag = (event) => {
+      pointers.delete(event.pointerId);
+      if (pointers.size < 2) pinch = null;
       drag = null;
       this.canvas.classList.remove("is-windowing", "is-panning");
     };
