@@ -1,0 +1,88 @@
+"""Postgres or the object store goes away: the gateway answers 503 (never 500), leaves nothing half-written, and
+recovers by itself when the dependency returns. TCP proxies between the gateway and each server are cut."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from brainmets.db import Scan
+from tests.services.proxy import FaultProxy
+from tests.services.synthetic import upload_files
+
+
+@pytest.fixture(scope="module")
+def outage(make_stack):
+    stack = make_stack()
+    direct = stack.endpoints
+    pg = make_url(direct.database_url)
+    db_proxy = FaultProxy((pg.host or "127.0.0.1", pg.port or 5432))
+    s3_host, _, s3_port = direct.s3_endpoint.partition(":")
+    s3_proxy = FaultProxy((s3_host, int(s3_port or 80)))
+    stack.endpoints = dataclasses.replace(
+        direct,
+        database_url=pg.set(host="127.0.0.1", port=db_proxy.port).render_as_string(hide_password=False),
+        s3_endpoint=f"127.0.0.1:{s3_proxy.port}",
+    )
+    stack.start({}, results_api=True)
+    # The checks below read through the direct endpoints, not the proxies.
+    stack.endpoints = direct
+    yield stack, db_proxy, s3_proxy
+    db_proxy.close()
+    s3_proxy.close()
+
+
+def _objects(stack) -> set[str]:
+    store = stack.store()
+    store.ensure_bucket()
+    return {o.object_name for o in store.client.list_objects(store.bucket, recursive=True)}
+
+
+def _scan_count(stack) -> int:
+    with stack.sessions()() as session:
+        return session.query(Scan).count()
+
+
+def test_database_down_gives_503_stores_nothing_and_recovers(outage) -> None:
+    stack, db_proxy, _ = outage
+    assert stack.upload(upload_files(seed=41)).status_code == 202
+    objects, scans = _objects(stack), _scan_count(stack)
+
+    db_proxy.cut()
+    response = stack.upload(upload_files(seed=42))
+    listing = httpx.get(f"{stack.results_url}/api/scans", timeout=30)
+    ready = httpx.get(f"{stack.gateway_url}/readyz", timeout=30)
+
+    assert response.status_code == 503, response.text
+    assert response.json() == {"detail": "the database is unavailable; try again in a moment"}
+    assert response.headers["retry-after"] == "5"
+    assert listing.status_code == 503
+    assert ready.status_code == 503 and ready.json()["checks"]["database"] == "unavailable"
+    assert _objects(stack) == objects  # the orphaned objects were removed
+    assert _scan_count(stack) == scans
+
+    db_proxy.restore()
+    assert stack.upload(upload_files(seed=43)).status_code == 202
+    assert httpx.get(f"{stack.results_url}/api/scans", timeout=30).status_code == 200
+    assert _scan_count(stack) == scans + 1
+
+
+def test_object_store_down_gives_503_writes_no_rows_and_recovers(outage) -> None:
+    stack, _, s3_proxy = outage
+    scans = _scan_count(stack)
+
+    s3_proxy.cut()
+    response = stack.upload(upload_files(seed=44))
+    ready = httpx.get(f"{stack.gateway_url}/readyz", timeout=30)
+
+    assert response.status_code == 503, response.text
+    assert response.json() == {"detail": "the object store is unavailable; try again in a moment"}
+    assert ready.status_code == 503 and ready.json()["checks"]["store"] == "unavailable"
+    assert _scan_count(stack) == scans
+
+    s3_proxy.restore()
+    assert stack.upload(upload_files(seed=45)).status_code == 202
+    assert _scan_count(stack) == scans + 1
