@@ -7,7 +7,9 @@ import { parseHexColor } from "../../../web/js/render/overlay.js";
 import { COLOURS } from "../../../web/js/render/palette.js";
 
 const css = readFileSync(new URL("../../../web/css/app.css", import.meta.url), "utf8");
-const variables = Object.fromEntries([...css.matchAll(/--([\w-]+):\s*(#[0-9a-f]{6})/gi)].map((m) => [m[1], m[2]]));
+const variables = Object.fromEntries(
+  [...css.matchAll(/--([\w-]+):\s*(#[0-9a-f]{6})/gi)].map((m) => [m[1], m[2]]),
+);
 
 function luminance(hex) {
   const [r, g, b] = parseHexColor(hex).map((c) => {
