@@ -30,7 +30,7 @@ class FakeEventSource {
 
 /** Let pending promises (fetch, JSON parsing) run. */
 async function settle() {
-  for (let i = 0; i < 5; i += 1) await settle();
+  for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setImmediate(resolve));
 }
 
 const scan = (unetpp, attention) => ({
