@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 
 import httpx
 import numpy as np
@@ -92,3 +94,39 @@ def test_two_workers_per_model_process_20_scans_none_lost_none_duplicated(stack)
         assert queue_depth(stack.endpoints.amqp_url, f"{stack.endpoints.amqp_prefix}.{model}.dead") == 0
     for worker in extra:
         assert worker.stop() == 0, worker.log()[-2000:]
+
+
+def test_a_rolling_restart_of_the_workers_during_a_stream_of_uploads_loses_nothing(stack) -> None:
+    """Issue 7: replace every worker (start the new one, SIGTERM the old one) while uploads keep coming."""
+    old = [w for w in stack.workers() if w.process.poll() is None]
+    assert sorted(w.name.split("-")[1] for w in old) == sorted(MODEL_NAMES)
+    ids: list[str] = []
+    stop = threading.Event()
+
+    def stream() -> None:
+        seed = 300
+        while not stop.is_set() and len(ids) < 40:
+            response = stack.upload(upload_files(seed=seed))
+            assert response.status_code == 202
+            ids.append(response.json()["id"])
+            seed += 1
+            time.sleep(0.2)
+
+    uploader = threading.Thread(target=stream, daemon=True)
+    uploader.start()
+    for worker in old:
+        model = worker.name.split("-")[1]
+        replacement = stack.start_worker(model)
+        replacement.wait_for_log("consuming")
+        assert worker.stop() == 0, worker.log()[-2000:]  # SIGTERM: finishes its job in hand first
+    stop.set()
+    uploader.join(30)
+
+    assert len(ids) >= 5
+    for scan_id in ids:
+        assert wait_final(stack.get_json, scan_id, timeout=120)["status"] == "done"
+    with stack.sessions()() as session:
+        counts = count_results(session, ids)
+    assert counts == {(scan_id, model): 1 for scan_id in ids for model in MODEL_NAMES}
+    for model in MODEL_NAMES:
+        assert queue_depth(stack.endpoints.amqp_url, f"{stack.endpoints.amqp_prefix}.{model}.dead") == 0
