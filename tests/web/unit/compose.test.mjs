@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { OVERLAYS, comparisonLayers, composePanels } from "../../../web/js/render/compose.js";
+import { OUTLINE_BOOST, OVERLAYS, comparisonLayers, composePanels } from "../../../web/js/render/compose.js";
 import { RGB } from "../../../web/js/render/palette.js";
 import { FULL_WINDOW } from "../../../web/js/render/windowing.js";
 
@@ -85,5 +85,18 @@ describe("comparisonLayers", () => {
     const layers = comparisonLayers("both", images.masks);
     assert.equal(layers.length, 2);
     assert.deepEqual(layers[1].palette[1], RGB.attention_unet);
+  });
+});
+
+describe("outline opacity", () => {
+  test("outlines are drawn stronger than fills at the same setting, up to opaque", () => {
+    const single = { ...images, width: 1, height: 1, grey: new Uint8Array([0]), groundTruth: null };
+    single.masks = { unetpp: new Uint8Array([1]), attention_unet: null };
+    const fill = composePanels(single, { ...settings, opacity: 0.25 });
+    const edge = composePanels(single, { ...settings, opacity: 0.25, style: "outline" });
+    assert.equal(fill.unetpp[0], Math.round(RGB.unetpp[0] * 0.25));
+    assert.equal(edge.unetpp[0], Math.round(RGB.unetpp[0] * 0.25 * OUTLINE_BOOST));
+    const opaque = composePanels(single, { ...settings, opacity: 0.9, style: "outline" });
+    assert.deepEqual(rgb(opaque.unetpp, 0), RGB.unetpp);
   });
 });

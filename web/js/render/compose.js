@@ -12,6 +12,7 @@ import { applyWindow, buildWindowLut } from "./windowing.js";
 export const OVERLAYS = Object.freeze(["none", "unetpp", "attention_unet", "both", "difference"]);
 
 const HEAT = buildColormap();
+export const OUTLINE_BOOST = 1.8;
 
 /**
  * @typedef {object} CaseImages
@@ -71,7 +72,10 @@ export function comparisonLayers(overlay, masks) {
 export function composePanels(images, settings) {
   const { width, height } = images;
   const base = applyWindow(images.grey, buildWindowLut(settings.level, settings.width));
-  const options = { opacity: settings.opacity, style: settings.style };
+  // A one-pixel outline covers little of the image, so it is drawn stronger than a fill at the same setting.
+  const opacity =
+    settings.style === "outline" ? Math.min(1, settings.opacity * OUTLINE_BOOST) : settings.opacity;
+  const options = { opacity, style: settings.style };
   const draw = (layers, source = base) => compositeLayers(source, width, height, layers, options);
 
   let attentionBase = base;
