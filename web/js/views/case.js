@@ -284,6 +284,7 @@ export function mountCase(outlet, { params }) {
     const previous = scan;
     scan = next;
     title.textContent = scan.filename || `Scan ${scan.id}`;
+    title.title = title.textContent; // the heading may be cut short on narrow screens
     meta.textContent = [
       scan.width && scan.height ? `${scan.width} × ${scan.height} px` : null,
       scan.has_ground_truth ? "with ground truth" : "no ground truth",

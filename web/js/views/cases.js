@@ -104,21 +104,25 @@ export function mountCases(outlet, { navigate, query }) {
     replaceChildren(
       body,
       h(
-        "table",
-        { class: "table cases-table" },
-        h("caption", { class: "visually-hidden", text: "Recent scans, newest first" }),
+        "div",
+        { class: "table-scroll" },
         h(
-          "thead",
-          {},
+          "table",
+          { class: "table cases-table" },
+          h("caption", { class: "visually-hidden", text: "Recent scans, newest first" }),
           h(
-            "tr",
+            "thead",
             {},
-            ["Scan", "File", "Size", "Ground truth", "Models", "Uploaded"].map((title) =>
-              h("th", { class: title === "Size" ? "num" : "", text: title, attrs: { scope: "col" } }),
+            h(
+              "tr",
+              {},
+              ["Scan", "File", "Size", "Ground truth", "Models", "Uploaded"].map((title) =>
+                h("th", { class: title === "Size" ? "num" : "", text: title, attrs: { scope: "col" } }),
+              ),
             ),
           ),
+          h("tbody", {}, page.items.map(row)),
         ),
-        h("tbody", {}, page.items.map(row)),
       ),
       pager,
     );
