@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from services.core.errors import install_error_handlers
 from services.core.health import router as health_router
 from services.core.runtime import Runtime
+from services.core.security import SecurityHeaders
 
 LOGGER = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ def create_app(
     app = FastAPI(title=title, version="1.0", lifespan=lifespan)
     app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders, enforce_csp=runtime.settings.CSP_ENFORCE)
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from brainmets.db import Scan
+from brainmets.db.migrate import upgrade
+from services.embedded.main import build_embedded
 from tests.services.polling import wait_final
 from tests.services.synthetic import head_slice, mask_bytes, png_bytes, tiff_bytes, upload_files
 
@@ -193,9 +195,6 @@ def test_rejected_uploads_store_nothing(embedded) -> None:
 
 
 def test_body_over_the_limit_is_413(embedded_settings, tiny_artifacts) -> None:
-    from brainmets.db.migrate import upgrade
-    from services.embedded.main import build_embedded
-
     settings = embedded_settings.model_copy(update={"MAX_UPLOAD_BYTES": 100_000})
     upgrade(settings.database_url)
     runtime, app = build_embedded(settings)
@@ -205,3 +204,26 @@ def test_body_over_the_limit_is_413(embedded_settings, tiny_artifacts) -> None:
         assert response.status_code == 413
         assert "100,000 bytes" in response.json()["detail"]
         assert _stored_state(runtime) == (0, [])
+
+
+def test_every_response_carries_security_headers_and_cors_is_closed(embedded) -> None:
+    _runtime, _app, client = embedded
+    for path in ("/", "/api/scans", "/api/scans/" + "0" * 32, "/healthz"):
+        response = client.get(path)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert response.headers["x-frame-options"] == "DENY", path
+        assert "default-src 'self'" in response.headers["content-security-policy-report-only"], path
+    preflight = client.options(
+        "/api/scans", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+    cross = client.get("/api/scans", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in cross.headers
+
+
+def test_the_content_security_policy_can_be_enforced(embedded_settings) -> None:
+    upgrade(embedded_settings.database_url)
+    _runtime, app = build_embedded(embedded_settings.model_copy(update={"CSP_ENFORCE": True}))
+    with TestClient(app) as client:
+        assert "object-src 'none'" in client.get("/").headers["content-security-policy"]
+        assert "content-security-policy" not in client.get("/docs").headers

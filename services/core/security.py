@@ -1,0 +1,49 @@
+"""Security headers on every response, with a Content Security Policy the web app passes.
+
+No CORS middleware is installed: cross-origin browser calls are refused by default.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Same-origin everything; images may be drawn from blob:/data: URLs onto canvases. The web app sets CSS custom
+# properties through style attributes, hence style-src-attr (not inline <style> or scripts).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+# FastAPI's interactive docs load Swagger UI with an inline script; they get the other headers only.
+DOCS_PATHS = ("/docs", "/redoc")
+
+
+class SecurityHeaders:
+    """Adds the headers; ``enforce_csp=False`` sends the policy as Report-Only (browsers log, not block)."""
+
+    def __init__(self, app: ASGIApp, enforce_csp: bool = True) -> None:
+        self.app = app
+        self.csp_header = b"content-security-policy" if enforce_csp else b"content-security-policy-report-only"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = list(HEADERS)
+        if not scope["path"].startswith(DOCS_PATHS):
+            extra.append((self.csp_header, CONTENT_SECURITY_POLICY.encode()))
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [h for h in extra if h[0] not in present]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
