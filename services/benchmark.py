@@ -190,7 +190,9 @@ def delete_queues(prefix: str) -> None:
         connection.close()
 
 
-def bench_rabbit(env: dict[str, str], tmp: Path, args: argparse.Namespace, workers: int) -> dict:
+@contextlib.contextmanager
+def rabbit_stack(env: dict[str, str], tmp: Path, workers: int) -> Iterator[tuple[str, str, str]]:
+    """Gateway, results API and ``workers`` workers per model on a scratch database and queue prefix."""
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     with scratch_database() as database_url:
         service_env = {
@@ -227,18 +229,16 @@ def bench_rabbit(env: dict[str, str], tmp: Path, args: argparse.Namespace, worke
             wait_http(f"http://127.0.0.1:{gport}/healthz")
             wait_http(f"http://127.0.0.1:{rport}/healthz")
             time.sleep(5.0)  # workers load their models
-            return measure(
-                f"http://127.0.0.1:{gport}",
-                f"http://127.0.0.1:{rport}",
-                args.n,
-                args.size,
-                args.concurrency,
-                args.timeout,
-            )
+            yield f"http://127.0.0.1:{gport}", f"http://127.0.0.1:{rport}", database_url
         finally:
             for service in reversed(services):
                 service.stop()
             delete_queues(prefix)
+
+
+def bench_rabbit(env: dict[str, str], tmp: Path, args: argparse.Namespace, workers: int) -> dict:
+    with rabbit_stack(env, tmp, workers) as (gateway, results, _database_url):
+        return measure(gateway, results, args.n, args.size, args.concurrency, args.timeout)
 
 
 def main() -> None:
