@@ -12,8 +12,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import numpy as np
@@ -35,6 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_OUT = REPO_ROOT / "test-artifacts"
 PANELS = ("original", "groundTruth", "unetpp", "attention_unet")
@@ -60,18 +62,6 @@ CANVAS_STATS_JS = """
 }
 """
 
-CHECKSUM_CHANGED_JS = """
-([panel, before]) => {
-  const canvas = document.querySelector(`canvas[data-panel="${panel}"]`);
-  const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
-  let checksum = 0;
-  for (let p = 0; p < data.length; p += 4) {
-    checksum = (checksum * 31 + data[p] * 7 + data[p + 1] * 3 + data[p + 2]) % 2147483647;
-  }
-  return checksum !== before;
-}
-"""
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -94,6 +84,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "PORT": str(port),
         "DEVICE": "cpu",
         "LOG_LEVEL": "WARNING",
+        # The policy production serves; a violation shows as a console error, which the tests refuse.
+        "CSP_ENFORCE": "true",
         "OMP_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
     }
@@ -168,12 +160,25 @@ def _stats(page: object, panel: str) -> dict[str, int]:
     return page.evaluate(CANVAS_STATS_JS, panel)
 
 
+def _poll(read: Callable[[], T], done: Callable[[T], bool], what: str, timeout_s: float = 5.0) -> T:
+    """Read until ``done`` holds. Polls from Python: predicates evaluated in the page would need
+    'unsafe-eval', which the app's Content Security Policy refuses."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} (last seen: {value!r})")
+        time.sleep(0.05)
+
+
 def _wait_for_change(page: object, panel: str, before: dict[str, int], what: str) -> dict[str, int]:
-    try:
-        page.wait_for_function(CHECKSUM_CHANGED_JS, arg=[panel, before["checksum"]], timeout=5_000)
-    except sync_api.TimeoutError:
-        pytest.fail(f"{what} did not change the pixels of the {panel} panel")
-    return _stats(page, panel)
+    return _poll(
+        lambda: _stats(page, panel),
+        lambda now: now["checksum"] != before["checksum"],
+        f"{what} did not change the pixels of the {panel} panel",
+    )
 
 
 def _shoot(page: object, name: str) -> None:
@@ -278,7 +283,7 @@ def test_upload_then_compare_both_models_side_by_side(page: object, app_url: str
     # The difference view colours disagreement and counts it in the legend.
     page.keyboard.press("d")
     assert page.locator("#overlay-difference").is_checked()
-    page.wait_for_function("document.querySelector('.legend').textContent.includes('Only U-Net++')")
+    page.locator(".legend", has_text="Only U-Net++").wait_for()
     difference = _stats(page, "original")
     assert difference["coloured"] > 0
     _shoot(page, "web-case-difference.png")
@@ -311,9 +316,8 @@ def test_upload_then_compare_both_models_side_by_side(page: object, app_url: str
     row.wait_for()
     assert "flair-slice.png" in (row.text_content() or "")
     assert row.locator('.chip[data-status="done"]').count() == 2
-    page.wait_for_function(
-        "id => document.querySelector(`tr[data-scan-id='${id}'] img.thumb`).naturalWidth === 160", arg=scan_id
-    )
+    thumb = row.locator("img.thumb")
+    _poll(lambda: thumb.evaluate("img => img.naturalWidth"), lambda w: w == 160, "the thumbnail did not load")
 
     # Opening a finished case from the list draws it straight away.
     row.get_by_role("link", name="flair-slice.png").click()
@@ -382,7 +386,7 @@ def test_upload_explains_what_is_wrong(page: object, app_url: str, tmp_path: Pat
     fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     page.set_input_files("#image", str(fake))
     page.get_by_role("button", name="Upload and segment").click()
-    page.wait_for_function("document.querySelector('.upload-form [role=alert]').textContent.includes('could not')")
+    page.locator(".upload-form [role=alert]", has_text="could not").wait_for()
     assert page.url.endswith("#/upload")
     # Chromium logs the 4xx response itself; anything else is a fault of the app.
     unexpected = [e for e in console.errors if "status of 4" not in e]

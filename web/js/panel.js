@@ -5,6 +5,7 @@
  */
 import { h, replaceChildren } from "./dom.js";
 import { canvasToImage, viewTransform } from "./viewport.js";
+import { swatch } from "./swatch.js";
 
 export class ImagePanel {
   /**
@@ -33,9 +34,7 @@ export class ImagePanel {
       h(
         "figcaption",
         { class: "panel-title" },
-        colour
-          ? h("span", { class: "swatch", attrs: { style: `--swatch: ${colour}`, "aria-hidden": "true" } })
-          : null,
+        colour ? swatch(colour) : null,
         h("span", { class: "panel-name", text: title }),
         this.status,
       ),

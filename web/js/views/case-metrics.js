@@ -5,6 +5,7 @@ import { MODELS, MODEL_LABELS } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatInteger, formatMetric, formatMs } from "../format.js";
 import { COLOURS } from "../render/palette.js";
+import { swatch } from "../swatch.js";
 
 const OVERLAP = [
   ["dice", "Dice"],
@@ -82,17 +83,7 @@ export function renderMetrics(container, scan, agreement) {
           "tr",
           {},
           h("td"),
-          models.map((m) =>
-            h(
-              "th",
-              { attrs: { scope: "col" } },
-              h("span", {
-                class: "swatch",
-                attrs: { style: `--swatch: ${COLOURS[m]}`, "aria-hidden": "true" },
-              }),
-              MODEL_LABELS[m],
-            ),
-          ),
+          models.map((m) => h("th", { attrs: { scope: "col" } }, swatch(COLOURS[m]), MODEL_LABELS[m])),
         ),
       ),
       h("tbody", {}, rows),

@@ -17,6 +17,7 @@ import { SyncedViewport } from "../viewport.js";
 import { buildControls } from "./case-controls.js";
 import { renderMetrics } from "./case-metrics.js";
 import { statusChip } from "./status.js";
+import { swatch } from "../swatch.js";
 
 const PANELS = [
   ["original", "Original MRI", null],
@@ -150,13 +151,7 @@ export function mountCase(outlet, { params }) {
   }
 
   function renderLegend() {
-    const item = (colour, text) =>
-      h(
-        "li",
-        {},
-        h("span", { class: "swatch", attrs: { style: `--swatch: ${colour}`, "aria-hidden": "true" } }),
-        text,
-      );
+    const item = (colour, text) => h("li", {}, swatch(colour), text);
     const { unetpp, attention_unet: attention } = images?.masks ?? {};
     if (settings.overlay === "difference" && unetpp && attention) {
       const s = differenceSummary(differenceLabels(unetpp, attention));

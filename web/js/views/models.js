@@ -6,6 +6,7 @@ import { MODELS, MODEL_LABELS, getModels } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatCount, formatDuration, formatInteger, formatMetric, formatMs } from "../format.js";
 import { COLOURS } from "../render/palette.js";
+import { swatch } from "../swatch.js";
 
 const OVERLAP = [
   ["dice", "Dice"],
@@ -64,7 +65,7 @@ function bar(value, colour) {
   return h(
     "span",
     { class: "bar", attrs: { "aria-hidden": "true" } },
-    h("span", { class: "bar-fill", attrs: { style: `width: ${percent.toFixed(1)}%; --swatch: ${colour}` } }),
+    h("span", { class: "bar-fill", style: { width: `${percent.toFixed(1)}%`, "--swatch": colour } }),
   );
 }
 
@@ -228,10 +229,7 @@ export function mountModels(outlet) {
               h(
                 "th",
                 { class: "num", attrs: { scope: "col" } },
-                h("span", {
-                  class: "swatch",
-                  attrs: { style: `--swatch: ${colour(name)}`, "aria-hidden": "true" },
-                }),
+                swatch(colour(name)),
                 byName[name].display_name ?? MODEL_LABELS[name],
               ),
             ),
