@@ -40,14 +40,21 @@ def upload_and_wait(
 
 
 def run_load(
-    gateway: str, results: str, database_url: str, n: int, concurrency: int, size: int, timeout: float
+    gateway: str,
+    results: str,
+    database_url: str,
+    headers: dict[str, str],
+    n: int,
+    concurrency: int,
+    size: int,
+    timeout: float,
 ) -> dict:
     pngs = [synthetic_png(size, seed) for seed in range(n)]
     deadline = time.monotonic() + timeout
     start = time.perf_counter()
     with (
         ThreadPoolExecutor(concurrency) as pool,
-        httpx.Client(timeout=60, limits=httpx.Limits(max_connections=64)) as client,
+        httpx.Client(timeout=60, limits=httpx.Limits(max_connections=64), headers=headers) as client,
     ):
         outcomes = list(pool.map(lambda png: upload_and_wait(client, gateway, results, png, deadline), pngs))
     elapsed = time.perf_counter() - start
@@ -85,8 +92,15 @@ def main() -> None:
         print(f"models: {description}; slices {size}x{size}")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
         for workers in (int(w) for w in args.workers.split(",")):
-            with rabbit_stack({"ARTIFACTS_DIR": str(folder)}, tmp, workers) as (gateway, results, database_url):
-                figures = run_load(gateway, results, database_url, args.n, args.concurrency, size, args.timeout)
+            with rabbit_stack({"ARTIFACTS_DIR": str(folder)}, tmp, workers) as (
+                gateway,
+                results,
+                database_url,
+                headers,
+            ):
+                figures = run_load(
+                    gateway, results, database_url, headers, args.n, args.concurrency, size, args.timeout
+                )
             print(f"{workers} worker(s) per model: " + json.dumps(figures))
         print(f"load average {os.getloadavg()[0]:.1f} at end")
 

@@ -33,10 +33,12 @@ import psycopg2
 from PIL import Image
 from sqlalchemy.engine import make_url
 
+from brainmets.db import AccountRole, make_engine, make_sessionmaker
 from brainmets.inference import ModelCard, find_artifacts, save_artifact
 from brainmets.inference.artifact import read_card
 from brainmets.messaging.rabbitmq import connection_parameters
 from brainmets.networks import MODEL_NAMES, build_model
+from services.core.auth import issue_token
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
@@ -122,10 +124,18 @@ def run_one(client: httpx.Client, gateway: str, results: str, png: bytes, deadli
     raise TimeoutError("the run hit its time limit")
 
 
-def measure(gateway: str, results: str, n: int, size: int, concurrency: int, timeout: float) -> dict:
+def measure(
+    gateway: str,
+    results: str,
+    n: int,
+    size: int,
+    concurrency: int,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+) -> dict:
     pngs = [synthetic_png(size, seed) for seed in range(n)]
     deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=30, headers=headers) as client:
         run_one(client, gateway, results, pngs[0], deadline)  # warm-up: first inference loads kernels
         latencies, bodies = [], []
         for png in pngs:  # idle queue: one scan at a time
@@ -133,7 +143,7 @@ def measure(gateway: str, results: str, n: int, size: int, concurrency: int, tim
             latencies.append(seconds)
             bodies.append(body)
     start = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool, httpx.Client(timeout=60) as client:
+    with ThreadPoolExecutor(concurrency) as pool, httpx.Client(timeout=60, headers=headers) as client:
         burst = list(pool.map(lambda png: run_one(client, gateway, results, png, deadline), pngs))
     elapsed = time.perf_counter() - start
     failed = sum(body["status"] != "done" for _, body in burst) + sum(b["status"] != "done" for b in bodies)
@@ -191,7 +201,7 @@ def delete_queues(prefix: str) -> None:
 
 
 @contextlib.contextmanager
-def rabbit_stack(env: dict[str, str], tmp: Path, workers: int) -> Iterator[tuple[str, str, str]]:
+def rabbit_stack(env: dict[str, str], tmp: Path, workers: int) -> Iterator[tuple[str, str, str, dict[str, str]]]:
     """Gateway, results API and ``workers`` workers per model on a scratch database and queue prefix."""
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     with scratch_database() as database_url:
@@ -229,7 +239,7 @@ def rabbit_stack(env: dict[str, str], tmp: Path, workers: int) -> Iterator[tuple
             wait_http(f"http://127.0.0.1:{gport}/healthz")
             wait_http(f"http://127.0.0.1:{rport}/healthz")
             time.sleep(5.0)  # workers load their models
-            yield f"http://127.0.0.1:{gport}", f"http://127.0.0.1:{rport}", database_url
+            yield f"http://127.0.0.1:{gport}", f"http://127.0.0.1:{rport}", database_url, bench_token(database_url)
         finally:
             for service in reversed(services):
                 service.stop()
@@ -237,8 +247,17 @@ def rabbit_stack(env: dict[str, str], tmp: Path, workers: int) -> Iterator[tuple
 
 
 def bench_rabbit(env: dict[str, str], tmp: Path, args: argparse.Namespace, workers: int) -> dict:
-    with rabbit_stack(env, tmp, workers) as (gateway, results, _database_url):
-        return measure(gateway, results, args.n, args.size, args.concurrency, args.timeout)
+    with rabbit_stack(env, tmp, workers) as (gateway, results, _database_url, headers):
+        return measure(gateway, results, args.n, args.size, args.concurrency, args.timeout, headers)
+
+
+def bench_token(database_url: str) -> dict[str, str]:
+    """The services require sign-in: the benchmark uses its own account in the scratch database."""
+    engine = make_engine(database_url)
+    with make_sessionmaker(engine).begin() as session:
+        token = issue_token(session, "benchmark", AccountRole.USER.value)
+    engine.dispose()
+    return {"Authorization": f"Bearer {token}"}
 
 
 def main() -> None:

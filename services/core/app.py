@@ -10,8 +10,10 @@ from typing import Protocol
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from services.core.auth import router as auth_router
 from services.core.errors import install_error_handlers
 from services.core.health import router as health_router
+from services.core.ratelimit import RateLimiter
 from services.core.runtime import Runtime
 from services.core.security import SecurityHeaders
 
@@ -47,9 +49,11 @@ def create_app(
 
     app = FastAPI(title=title, version="1.0", lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.upload_limiter = RateLimiter(runtime.settings.UPLOADS_PER_MINUTE)
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders, enforce_csp=runtime.settings.CSP_ENFORCE)
     app.include_router(health_router)
+    app.include_router(auth_router)
     for router in routers:
         app.include_router(router)
     web_dir = runtime.settings.WEB_DIR

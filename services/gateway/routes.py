@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 
 from brainmets.db import Scan
 from brainmets.db.crud import add_scan
 from brainmets.messaging import JobMessage
 from brainmets.networks import MODEL_NAMES
+from services.core.auth import PrincipalDep
 from services.core.deps import RuntimeDep
 from services.core.links import scan_links
 from services.core.pngs import display_png, mask_png
@@ -24,18 +25,22 @@ from services.gateway.validation import Limits, UploadRejected, ValidUpload, val
 LOGGER = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["gateway"])
 
-_ERRORS = {code: {"model": Problem} for code in (400, 413, 415, 422, 503)}
+_ERRORS = {code: {"model": Problem} for code in (400, 401, 413, 415, 422, 429, 503)}
 
 
 @router.post("/scans", status_code=status.HTTP_202_ACCEPTED, response_model=ScanAccepted, responses=_ERRORS)
 def upload_scan(
+    request: Request,
     runtime: RuntimeDep,
+    principal: PrincipalDep,
     image: Annotated[UploadFile, File(description="MRI slice: PNG, JPEG or TIFF, 8- or 16-bit")],
     ground_truth: Annotated[UploadFile | None, File(description="optional binary mask, same size")] = None,
     models: Annotated[str | None, Form(description="comma-separated subset of the models")] = None,
 ) -> ScanAccepted:
     """Accept a scan and queue it for every requested model."""
     settings = runtime.settings
+    client = request.client.host if request.client else "unknown"
+    request.app.state.upload_limiter.check(f"account:{principal.account_id}" if principal else f"client:{client}")
     limits = Limits(settings.MAX_UPLOAD_BYTES, settings.MAX_PIXELS, settings.MIN_SIDE)
     try:
         upload = validate_upload(
@@ -49,7 +54,8 @@ def upload_scan(
     except UploadRejected as exc:
         raise HTTPException(exc.status_code, exc.detail) from None
     scan_id = uuid.uuid4().hex
-    _store_scan(runtime, scan_id, _safe_filename(image.filename), upload, _original_bytes(image))
+    owner = None if principal is None else principal.account_id
+    _store_scan(runtime, scan_id, _safe_filename(image.filename), upload, _original_bytes(image), owner)
     runtime.outbox_wakeup.set()
     LOGGER.info("scan %s accepted for %s", scan_id, ",".join(upload.models))
     return ScanAccepted(id=scan_id, status="queued", models=list(upload.models), links=scan_links(scan_id))
@@ -73,7 +79,9 @@ def _safe_filename(name: str | None) -> str:
     return cleaned or "upload"
 
 
-def _store_scan(runtime: Runtime, scan_id: str, filename: str, upload: ValidUpload, original: bytes) -> None:
+def _store_scan(
+    runtime: Runtime, scan_id: str, filename: str, upload: ValidUpload, original: bytes, owner_id: int | None
+) -> None:
     """Objects first, then the rows; if the rows fail, the objects are removed and no scan is visible."""
     prefix = f"scans/{scan_id}"
     keys = {"image": f"{prefix}/original", "display": f"{prefix}/display.png"}
@@ -102,6 +110,7 @@ def _store_scan(runtime: Runtime, scan_id: str, filename: str, upload: ValidUplo
             image_key=keys["image"],
             display_key=keys["display"],
             ground_truth_key=keys.get("ground_truth"),
+            owner_id=owner_id,
         )
         jobs = [
             (

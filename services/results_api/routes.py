@@ -14,6 +14,7 @@ from brainmets.db.crud import get_scan, latest_model_versions, list_scans
 from brainmets.inference.artifact import find_artifacts, read_card
 from brainmets.networks import DISPLAY_NAMES, MODEL_NAMES
 from brainmets.storage import ObjectNotFound
+from services.core.auth import Principal, PrincipalDep, can_see, owner_filter
 from services.core.deps import RuntimeDep, SessionDep
 from services.results_api.events import scan_events
 from services.results_api.schemas import ModelList, ModelPublic, ScanPage, ScanPublic
@@ -28,9 +29,10 @@ _PNG = {200: {"content": {"image/png": {}}, "description": "PNG image"}, **_NOT_
 ScanId = Annotated[str, Path(description="the scan's id, 32 hex digits", max_length=64)]
 
 
-def _scan_or_404(session: SessionDep, scan_id: str) -> Scan:
+def _scan_or_404(session: SessionDep, scan_id: str, principal: Principal | None) -> Scan:
     scan = get_scan(session, scan_id) if _SCAN_ID.match(scan_id) else None
-    if scan is None:
+    # Someone else's scan is "not found" too, so that ids reveal nothing.
+    if scan is None or not can_see(principal, scan):
         raise HTTPException(404, "no scan with that id")
     return scan
 
@@ -55,25 +57,28 @@ def _png(runtime: RuntimeDep, key: str | None, what: str) -> Response:
 @router.get("/scans", response_model=ScanPage)
 def read_scans(
     session: SessionDep,
+    principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ScanPage:
     """Scans, newest first."""
-    scans, total = list_scans(session, limit, offset)
+    scans, total = list_scans(session, limit, offset, owner_filter(principal))
     return ScanPage(items=[scan_view(s) for s in scans], total=total, limit=limit, offset=offset)
 
 
 @router.get("/scans/{scan_id}", response_model=ScanPublic, responses=_NOT_FOUND)
-def read_scan(session: SessionDep, scan_id: ScanId) -> ScanPublic:
+def read_scan(session: SessionDep, principal: PrincipalDep, scan_id: ScanId) -> ScanPublic:
     """One scan with every requested model's result."""
-    return scan_view(_scan_or_404(session, scan_id))
+    return scan_view(_scan_or_404(session, scan_id, principal))
 
 
 @router.get("/scans/{scan_id}/events", responses=_NOT_FOUND)
-async def read_scan_events(request: Request, runtime: RuntimeDep, scan_id: ScanId) -> StreamingResponse:
+async def read_scan_events(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, scan_id: ScanId
+) -> StreamingResponse:
     """Server-Sent Events: the scan's JSON each time it changes; the stream ends once every model is final."""
     with runtime.sessions() as session:
-        _scan_or_404(session, scan_id)
+        _scan_or_404(session, scan_id, principal)
     return StreamingResponse(
         scan_events(request, runtime, scan_id),
         media_type="text/event-stream",
@@ -82,35 +87,39 @@ async def read_scan_events(request: Request, runtime: RuntimeDep, scan_id: ScanI
 
 
 @router.get("/scans/{scan_id}/image", response_class=Response, responses=_PNG)
-def read_image(session: SessionDep, runtime: RuntimeDep, scan_id: ScanId) -> Response:
+def read_image(session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep, scan_id: ScanId) -> Response:
     """The slice as an 8-bit PNG for display."""
-    return _png(runtime, _scan_or_404(session, scan_id).display_key, "image")
+    return _png(runtime, _scan_or_404(session, scan_id, principal).display_key, "image")
 
 
 @router.get("/scans/{scan_id}/ground-truth", response_class=Response, responses=_PNG)
-def read_ground_truth(session: SessionDep, runtime: RuntimeDep, scan_id: ScanId) -> Response:
+def read_ground_truth(session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep, scan_id: ScanId) -> Response:
     """The uploaded ground-truth mask (0/255 PNG)."""
-    return _png(runtime, _scan_or_404(session, scan_id).ground_truth_key, "ground truth")
+    return _png(runtime, _scan_or_404(session, scan_id, principal).ground_truth_key, "ground truth")
 
 
 @router.get("/scans/{scan_id}/masks/{model}", response_class=Response, responses=_PNG)
-def read_mask(session: SessionDep, runtime: RuntimeDep, scan_id: ScanId, model: str) -> Response:
+def read_mask(
+    session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep, scan_id: ScanId, model: str
+) -> Response:
     """A model's predicted mask (0/255 PNG)."""
-    result = latest_results(_scan_or_404(session, scan_id)).get(_model_or_404(model))
+    result = latest_results(_scan_or_404(session, scan_id, principal)).get(_model_or_404(model))
     return _png(runtime, None if result is None else result.mask_key, f"{model} mask yet")
 
 
 @router.get("/scans/{scan_id}/probability/{model}", response_class=Response, responses=_PNG)
-def read_probability(session: SessionDep, runtime: RuntimeDep, scan_id: ScanId, model: str) -> Response:
+def read_probability(
+    session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep, scan_id: ScanId, model: str
+) -> Response:
     """A model's lesion probability map (8-bit PNG, 255 = 1.0)."""
-    result = latest_results(_scan_or_404(session, scan_id)).get(_model_or_404(model))
+    result = latest_results(_scan_or_404(session, scan_id, principal)).get(_model_or_404(model))
     return _png(runtime, None if result is None else result.probability_key, f"{model} probability map yet")
 
 
 @router.get("/scans/{scan_id}/attention", response_class=Response, responses=_PNG)
-def read_attention(session: SessionDep, runtime: RuntimeDep, scan_id: ScanId) -> Response:
+def read_attention(session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep, scan_id: ScanId) -> Response:
     """The Attention U-Net's finest attention gate coefficients (8-bit PNG, 255 = 1.0)."""
-    results = latest_results(_scan_or_404(session, scan_id))
+    results = latest_results(_scan_or_404(session, scan_id, principal))
     key = next((r.attention_key for r in results.values() if r.attention_key), None)
     return _png(runtime, key, "attention map yet")
 

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     RETRY_MAX_DELAY_S: float = 10.0
     RELAY_INTERVAL_S: float = 1.0
     EVENTS_POLL_S: float = 0.3
+    AUTH_ENABLED: bool | None = Field(
+        default=None, description="bearer tokens required; unset = on for the services, off in the embedded mode"
+    )
+    UPLOADS_PER_MINUTE: int = Field(default=60, description="per account (or per client address without auth)")
     # Report-Only until the browser tests stop evaluating strings in the page (Playwright's string predicates).
     CSP_ENFORCE: bool = False
     WEB_DIR: Path = Path(__file__).resolve().parents[2] / "web"
@@ -55,6 +59,10 @@ class Settings(BaseSettings):
         if value not in ("auto", "cpu", "cuda") and not value.startswith("cuda:"):
             raise ValueError("DEVICE must be auto, cpu or cuda")
         return value
+
+    @property
+    def auth_required(self) -> bool:
+        return True if self.AUTH_ENABLED is None else self.AUTH_ENABLED
 
     @property
     def embedded_database(self) -> bool:

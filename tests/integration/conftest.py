@@ -11,10 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from brainmets.db import make_engine, make_sessionmaker
+from brainmets.db import AccountRole, make_engine, make_sessionmaker
 from brainmets.db.migrate import upgrade
 from brainmets.networks import MODEL_NAMES
 from brainmets.storage import S3Store
+from services.core.auth import issue_token
 from tests.integration.processes import ServiceProcess
 from tests.services.artifacts import make_tiny_artifacts
 from tests.services.endpoints import (
@@ -85,13 +86,15 @@ class Stack:
     endpoints: Endpoints
     log_dir: Path
     artifacts_dir: Path
+    token: str = ""
     gateway_url: str = ""
     results_url: str = ""
     processes: list[ServiceProcess] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
-        return {**self.endpoints.env(), **FAST_RETRIES, "ARTIFACTS_DIR": str(self.artifacts_dir)}
+        return {**self.endpoints.env(), **FAST_RETRIES, "ARTIFACTS_DIR": str(self.artifacts_dir), **self.extra_env}
 
     def start_gateway(self, wait: bool = True) -> ServiceProcess:
         port = free_port()
@@ -140,14 +143,23 @@ class Stack:
         self.processes.append(process)
         return process
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
     def upload(self, files: dict, data: dict | None = None) -> httpx.Response:
-        return httpx.post(f"{self.gateway_url}/api/scans", files=files, data=data or {}, timeout=30)
+        return httpx.post(
+            f"{self.gateway_url}/api/scans", files=files, data=data or {}, headers=self.headers, timeout=30
+        )
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(f"{self.results_url}{path}", headers=self.headers, timeout=30)
 
     def scan(self, scan_id: str) -> dict:
-        return httpx.get(f"{self.results_url}/api/scans/{scan_id}", timeout=10).json()
+        return self.get(f"/api/scans/{scan_id}").json()
 
     def get_json(self, path: str) -> dict:
-        return httpx.get(f"{self.results_url}{path}", timeout=10).json()
+        return self.get(path).json()
 
     def sessions(self):
         return make_sessionmaker(make_engine(self.endpoints.database_url))
@@ -173,6 +185,9 @@ def make_stack(
         prefix = f"{endpoints.amqp_prefix}-{uuid.uuid4().hex[:6]}"
         log_dir = tmp_path_factory.mktemp("logs")
         stack = Stack(dataclasses.replace(endpoints, amqp_prefix=prefix), log_dir, artifacts_dir)
+        # The services require bearer tokens by default: each stack signs in as its own admin account.
+        with stack.sessions().begin() as session:
+            stack.token = issue_token(session, f"tester-{prefix}", AccountRole.ADMIN.value)
         stacks.append(stack)
         return stack
 

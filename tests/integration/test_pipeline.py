@@ -51,11 +51,13 @@ def test_upload_gives_both_results_in_postgres_and_masks_in_the_store(stack) -> 
         assert row.lesion_area_px == int(np.count_nonzero(mask))
         assert scan["results"][row.model]["metrics"] == row.metrics
     assert store.exists(f"scans/{scan_id}/original")
-    display = httpx.get(f"{stack.results_url}/api/scans/{scan_id}/image", timeout=10)
+    display = stack.get(f"/api/scans/{scan_id}/image")
     assert display.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(display.content)).size == (64, 64)
     assert stack.get_json("/readyz")["checks"] == {"database": "ok", "broker": "ok", "store": "ok"}
     assert {m["name"] for m in stack.get_json("/api/models")["models"]} == set(MODEL_NAMES)
+    anonymous = httpx.get(f"{stack.results_url}/api/scans/{scan_id}", timeout=10)
+    assert anonymous.status_code == 401  # the services require a token by default
 
 
 def test_upload_without_ground_truth_stores_no_metrics(stack) -> None:

@@ -1,9 +1,22 @@
 """Database: SQLAlchemy models, engine and session helpers, queries, and Alembic migrations."""
 
-from brainmets.db.models import Base, ModelVersion, OutboxMessage, Result, ResultStatus, Scan
+from brainmets.db.models import (
+    Account,
+    AccountRole,
+    ApiToken,
+    Base,
+    ModelVersion,
+    OutboxMessage,
+    Result,
+    ResultStatus,
+    Scan,
+)
 from brainmets.db.session import make_engine, make_sessionmaker, ping, wait_for_database
 
 __all__ = [
+    "Account",
+    "AccountRole",
+    "ApiToken",
     "Base",
     "ModelVersion",
     "OutboxMessage",

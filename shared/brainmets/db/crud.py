@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from brainmets.db.models import ModelVersion, OutboxMessage, Result, ResultStatus, Scan
+from brainmets.db.models import Account, AccountRole, ApiToken, ModelVersion, OutboxMessage, Result, ResultStatus, Scan
 
 
 def add_scan(session: Session, scan: Scan, jobs: Sequence[tuple[str, dict[str, Any]]]) -> None:
@@ -25,10 +25,13 @@ def get_scan(session: Session, scan_id: str) -> Scan | None:
     return session.scalar(select(Scan).where(Scan.id == scan_id).options(selectinload(Scan.results)))
 
 
-def list_scans(session: Session, limit: int, offset: int) -> tuple[list[Scan], int]:
-    total = session.scalar(select(func.count()).select_from(Scan)) or 0
+def list_scans(session: Session, limit: int, offset: int, owner_id: int | None = None) -> tuple[list[Scan], int]:
+    """Scans newest first; only ``owner_id``'s when given."""
+    where = [] if owner_id is None else [Scan.owner_id == owner_id]
+    total = session.scalar(select(func.count()).select_from(Scan).where(*where)) or 0
     rows = session.scalars(
         select(Scan)
+        .where(*where)
         .options(selectinload(Scan.results))
         .order_by(Scan.created_at.desc(), Scan.id.desc())
         .limit(limit)
@@ -131,3 +134,32 @@ def complete_result(session: Session, result_id: int, **fields: Any) -> None:
     session.execute(
         update(Result).where(Result.id == result_id).values(status=ResultStatus.DONE.value, error=None, **fields)
     )
+
+
+def create_account(session: Session, name: str, role: str = AccountRole.USER.value) -> Account:
+    account = Account(name=name, role=role)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def add_token(session: Session, account: Account, token_sha256: str, expires_at: datetime | None = None) -> None:
+    session.add(ApiToken(account_id=account.id, token_sha256=token_sha256, expires_at=expires_at))
+
+
+def account_for_token(session: Session, token_sha256: str) -> Account | None:
+    """The account a live token belongs to; ``None`` for unknown, revoked or expired tokens."""
+    token = session.scalar(
+        select(ApiToken).where(ApiToken.token_sha256 == token_sha256).options(selectinload(ApiToken.account))
+    )
+    if token is None or token.revoked:
+        return None
+    if token.expires_at is not None:
+        expires = token.expires_at if token.expires_at.tzinfo else token.expires_at.replace(tzinfo=UTC)
+        if expires <= datetime.now(UTC):
+            return None
+    return token.account
+
+
+def get_account(session: Session, name: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.name == name))

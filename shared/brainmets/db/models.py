@@ -10,7 +10,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -29,6 +29,41 @@ class ResultStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class AccountRole(enum.StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+class Account(Base):
+    """Who uploads: a user sees only their own scans, an admin sees all."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default=AccountRole.USER.value)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == AccountRole.ADMIN.value
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    account: Mapped[Account] = relationship()
+
+
 class Scan(Base):
     __tablename__ = "scans"
 
@@ -42,6 +77,9 @@ class Scan(Base):
     image_key: Mapped[str] = mapped_column(String(255))
     display_key: Mapped[str] = mapped_column(String(255))
     ground_truth_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True, index=True
+    )
 
     results: Mapped[list[Result]] = relationship(
         back_populates="scan", cascade="all, delete-orphan", order_by="Result.id"
