@@ -227,3 +227,15 @@ def test_the_content_security_policy_can_be_enforced(embedded_settings) -> None:
     with TestClient(app) as client:
         assert "object-src 'none'" in client.get("/").headers["content-security-policy"]
         assert "content-security-policy" not in client.get("/docs").headers
+
+
+def test_file_names_never_reach_the_logs(embedded, caplog) -> None:
+    # File names often carry patient names or ids; the logs name scans by their random id only.
+    _runtime, _app, client = embedded
+    caplog.set_level("DEBUG")
+    files = upload_files(seed=12)
+    files["image"] = ("DOE_JOHN_1957-03-02_MRN123456.png", *files["image"][1:])
+    scan_id = client.post("/api/scans", files=files).json()["id"]
+    wait_final(_json(client), scan_id)
+    assert scan_id in caplog.text
+    assert "DOE_JOHN" not in caplog.text and "MRN123456" not in caplog.text
