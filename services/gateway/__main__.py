@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from brainmets.config import get_settings
 from brainmets.db.migrate import upgrade
@@ -18,6 +19,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     configure_logging(settings.LOG_LEVEL)
+    if not settings.AMQP_URL:
+        sys.exit("the gateway needs AMQP_URL (RabbitMQ); for everything in one process use `make run`")
     if not args.no_migrate:
         upgrade(settings.database_url)
     serve(app_from_settings(settings), settings, args.port)

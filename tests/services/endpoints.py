@@ -4,7 +4,7 @@ Postgres: ``TEST_POSTGRES_URL`` (an admin URL; a fresh database is created per t
 RabbitMQ: ``TEST_AMQP_URL`` (a unique exchange/queue prefix per run, deleted afterwards).
 S3: ``TEST_S3_ENDPOINT`` (host:port, default moto's server on 127.0.0.1:9000 that ``.ci/services.sh`` starts;
 started here too when absent and moto is installed), with a unique bucket per run.
-Where a Docker engine answers and ``TEST_USE_CONTAINERS=1``, testcontainers provide all three instead.
+Where a Docker engine answers, testcontainers provide all three instead (``TEST_USE_CONTAINERS=0`` turns that off).
 """
 
 from __future__ import annotations
@@ -150,10 +150,17 @@ def queue_depth(amqp_url: str, queue: str) -> int:
 
 
 def docker_reachable() -> bool:
-    if os.environ.get("TEST_USE_CONTAINERS") != "1":
+    """A Docker engine answers (``TEST_USE_CONTAINERS=0`` forces the local services)."""
+    if os.environ.get("TEST_USE_CONTAINERS") == "0":
         return False
-    sock = Path("/var/run/docker.sock")
-    return sock.exists() or bool(os.environ.get("DOCKER_HOST"))
+    if not (Path("/var/run/docker.sock").exists() or os.environ.get("DOCKER_HOST")):
+        return False
+    try:
+        import docker
+
+        return bool(docker.from_env(timeout=3).ping())
+    except Exception:
+        return False
 
 
 @contextmanager
