@@ -6,10 +6,12 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from brainmets.inference import Segmenter, find_artifacts
+from brainmets.messaging import JobHandler
 from brainmets.messaging.rabbitmq import RabbitConsumer
 from services.core.runtime import Runtime
 from services.worker.processor import JobProcessor
@@ -61,17 +63,25 @@ def rabbit_consumer(runtime: Runtime, model: str) -> RabbitConsumer:
     return RabbitConsumer(runtime.settings.AMQP_URL, runtime.topology, model, runtime.retry_policy)
 
 
+class Consumer(Protocol):
+    """What both brokers' consumers offer (``RabbitConsumer``, ``InProcessConsumer``)."""
+
+    def run(self, handler: JobHandler) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class WorkerThread:
     """A worker inside another process (embedded mode, tests): start/stop like the outbox relay."""
 
-    def __init__(self, processor: JobProcessor, consumer: RabbitConsumer | object) -> None:
+    def __init__(self, processor: JobProcessor, consumer: Consumer) -> None:
         self.processor = processor
         self.consumer = consumer
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(
-            target=self.consumer.run,  # type: ignore[attr-defined]
+            target=self.consumer.run,
             args=(self.processor,),
             name=f"worker-{self.processor.model}",
             daemon=True,
@@ -79,6 +89,6 @@ class WorkerThread:
         self._thread.start()
 
     def stop(self) -> None:
-        self.consumer.stop()  # type: ignore[attr-defined]
+        self.consumer.stop()
         if self._thread is not None:
             self._thread.join(timeout=60)

@@ -114,9 +114,11 @@ class RabbitPublisher:
     def ping(self) -> None:
         """Raise ``PublishError`` if the broker does not answer; also services heartbeats."""
         self._ensure()
+        connection = self._connection
+        if connection is None:
+            raise PublishError("broker connection lost")
         try:
-            assert self._connection is not None
-            self._connection.process_data_events(time_limit=0)
+            connection.process_data_events(time_limit=0)
         except (AMQPError, OSError) as exc:
             self.close()
             raise PublishError(f"broker connection lost: {exc.__class__.__name__}") from exc
