@@ -128,8 +128,10 @@ class Stack:
     def workers(self) -> list[ServiceProcess]:
         return [p for p in self.processes if p.name.startswith("worker-")]
 
-    def start_worker(self, model: str, artifacts_dir: Path | None = None, wait: bool = True) -> ServiceProcess:
-        extra = {"MODEL_NAME": model}
+    def start_worker(
+        self, model: str, artifacts_dir: Path | None = None, wait: bool = True, env: dict[str, str] | None = None
+    ) -> ServiceProcess:
+        extra = {"MODEL_NAME": model, **(env or {})}
         if artifacts_dir is not None:
             extra["ARTIFACTS_DIR"] = str(artifacts_dir)
         name = f"worker-{model}-{sum(p.name.startswith(f'worker-{model}') for p in self.processes)}"

@@ -4,12 +4,16 @@ recovers by itself when the dependency returns. TCP proxies between the gateway 
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from brainmets.db import Scan
+from brainmets.db.crud import count_results
+from tests.services.endpoints import queue_depth
+from tests.services.polling import wait_final, wait_for
 from tests.services.proxy import FaultProxy
 from tests.services.synthetic import upload_files
 
@@ -88,3 +92,29 @@ def test_object_store_down_gives_503_writes_no_rows_and_recovers(outage) -> None
     s3_proxy.restore()
     assert stack.upload(upload_files(seed=45)).status_code == 202
     assert _scan_count(stack) == scans + 1
+
+
+def test_a_worker_that_loses_the_database_keeps_its_job_and_finishes_it_once(outage) -> None:
+    stack, _, _ = outage
+    pg = make_url(stack.endpoints.database_url)
+    worker_db = FaultProxy((pg.host or "127.0.0.1", pg.port or 5432))
+    try:
+        proxied = pg.set(host="127.0.0.1", port=worker_db.port).render_as_string(hide_password=False)
+        worker = stack.start_worker("unetpp", env={"DATABASE_URL": proxied})
+        worker_db.cut()
+        scan_id = stack.upload(upload_files(seed=46), {"models": "unetpp"}).json()["id"]
+        # Long enough for every retry to fail and for recording the failure to fail as well.
+        wait_for(lambda: worker.log().count("retrying") >= 2, timeout=30, what="failed attempts")
+        time.sleep(1.0)
+        assert stack.scan(scan_id)["results"]["unetpp"]["status"] == "queued"
+
+        worker_db.restore()
+
+        assert wait_final(stack.get_json, scan_id, timeout=60)["results"]["unetpp"]["status"] == "done"
+        with stack.sessions()() as session:
+            assert count_results(session, [scan_id]) == {(scan_id, "unetpp"): 1}
+        prefix = stack.endpoints.amqp_prefix
+        assert queue_depth(stack.endpoints.amqp_url, f"{prefix}.unetpp.dead") == 0
+        assert worker.stop() == 0
+    finally:
+        worker_db.close()
