@@ -20,6 +20,7 @@ from brainmets.imaging.preprocess import NormalizationConfig
 from brainmets.inference import ModelCard, Segmenter, save_artifact
 from brainmets.inference.artifact import file_sha256
 from brainmets.networks import ARCHITECTURES, MODEL_NAMES
+from training.calibrate import calibrate
 from training.config import PRESETS, TrainConfig, preset_config
 from training.data import Split, discover_patients, read_patients, split_patients
 from training.evaluation import evaluate_segmenter
@@ -51,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--version", help="version string for the model card (default: date and preset)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-calibrate", action="store_true", help="keep threshold 0.5 and no small-lesion removal")
     return p.parse_args(argv)
 
 
@@ -125,12 +127,14 @@ def main(argv: list[str] | None = None) -> None:
 
     card = build_card(args, config, trainer, split_path, split, device)
     save_artifact(trainer.best_model(), card, args.out)
-    segmenter = Segmenter.load(args.out, device=str(device))
     started = time.perf_counter()
-    val_metrics = evaluate_segmenter(segmenter, val_vols)
+    if args.no_calibrate:
+        segmenter = Segmenter.load(args.out, device=str(device))
+        val_summary = {k: v for k, v in evaluate_segmenter(segmenter, val_vols).items() if k != "per_patient"}
+        save_artifact(segmenter.model, card.model_copy(update={"validation_metrics": val_summary}), args.out)
+    else:
+        val_summary = calibrate(args.out, val_vols, str(device))
     LOGGER.info("validation at original size took %.1f s", time.perf_counter() - started)
-    val_summary = {k: v for k, v in val_metrics.items() if k != "per_patient"}
-    save_artifact(segmenter.model, card.model_copy(update={"validation_metrics": val_summary}), args.out)
     print(
         f"{config.model}: best epoch {state.best_epoch}, validation per-patient Dice "
         f"{val_summary['per_patient_dice_mean']:.4f}, training time {state.elapsed_s / 60:.1f} min -> {args.out}"

@@ -32,6 +32,9 @@ def test_training_reaches_a_high_dice(trained: tuple[Path, Path]) -> None:
     assert card["validation_metrics"]["per_patient_dice_mean"] > 0.8
     assert card["name"] == "attention_unet" and card["parameters"] > 0
     assert card["training_time_s"] > 0 and card["data"]["split_sha256"]
+    search = card["validation_metrics"]["postprocessing_search"]
+    assert search["chosen"]["threshold"] == card["threshold"]
+    assert search["chosen"]["dice"] >= search["baseline"]["dice"]
     history = json.loads((out / "history.json").read_text())
     assert [row["epoch"] for row in history] == list(range(1, 7))
     assert history[-1]["train_loss"] < history[0]["train_loss"]
