@@ -6,6 +6,7 @@ seconds on synthetic slices, so that both masks are plausible and differ. Screen
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -40,6 +41,7 @@ T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_OUT = REPO_ROOT / "test-artifacts"
 PANELS = ("original", "groundTruth", "unetpp", "attention_unet")
+SIGN_IN_URL = re.compile(r".*#/sign-in\?next=.+")
 
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed (.ci/services.sh installs it)", allow_module_level=True)
@@ -70,15 +72,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The embedded app (API, both workers, the web app) on a free port, with its data in a temporary folder."""
-    root = tmp_path_factory.mktemp("embedded")
-    write_tiny_artifacts(root / "artifacts")
-    port = _free_port()
+def tiny_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_artifacts(tmp_path_factory.mktemp("artifacts"))
+
+
+def _app_env(root: Path, artifacts: Path, port: int, **extra: str) -> dict[str, str]:
     threads = os.environ.get("BRAINMETS_TEST_THREADS", "1")
     env = {
         **os.environ,
-        "ARTIFACTS_DIR": str(root / "artifacts"),
+        "ARTIFACTS_DIR": str(artifacts),
         "VAR_DIR": str(root / "var"),
         "HOST": "127.0.0.1",
         "PORT": str(port),
@@ -88,15 +90,21 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "CSP_ENFORCE": "true",
         "OMP_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
+        **extra,
     }
     for name in ("DATABASE_URL", "AMQP_URL", "S3_ENDPOINT"):
         env.pop(name, None)
-    log_path = root / "server.log"
+    return env
+
+
+@contextlib.contextmanager
+def _embedded_app(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """``python -m services.embedded`` (API, both workers, the web app) until the block ends."""
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "services.embedded"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{env['PORT']}"
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -121,6 +129,34 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory, tiny_artifacts: Path) -> Iterator[str]:
+    """The embedded app in its open development mode, with its data in a temporary folder."""
+    root = tmp_path_factory.mktemp("embedded")
+    with _embedded_app(_app_env(root, tiny_artifacts, _free_port()), root / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def private_app(tmp_path_factory: pytest.TempPathFactory, tiny_artifacts: Path) -> Iterator[tuple[str, str]]:
+    """The embedded app with sign-in required, and the token of its one account."""
+    root = tmp_path_factory.mktemp("embedded-auth")
+    env = _app_env(root, tiny_artifacts, _free_port(), AUTH_ENABLED="true")
+    created = subprocess.run(
+        [sys.executable, "-m", "services.accounts", "create", "dr-reader"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if created.returncode != 0:
+        pytest.fail(f"could not create an account:\n{created.stderr}")
+    with _embedded_app(env, root / "server.log") as url:
+        yield url, created.stdout.strip()
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -133,8 +169,12 @@ class ConsoleLog:
 
     def __init__(self, page: object) -> None:
         self.errors: list[str] = []
-        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        page.on("console", self._console)
         page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
+
+    def _console(self, message: object) -> None:
+        if message.type == "error":
+            self.errors.append(f"{message.text} ({message.location.get('url', '')})")
 
 
 @pytest.fixture
@@ -389,5 +429,42 @@ def test_upload_explains_what_is_wrong(page: object, app_url: str, tmp_path: Pat
     page.locator(".upload-form [role=alert]", has_text="could not").wait_for()
     assert page.url.endswith("#/upload")
     # Chromium logs the 4xx response itself; anything else is a fault of the app.
-    unexpected = [e for e in console.errors if "status of 4" not in e]
+    unexpected = [e for e in console.errors if "status of 4" not in e or "/api/scans" not in e]
+    assert unexpected == [], unexpected
+
+
+def test_sign_in_guards_every_view(page: object, private_app: tuple[str, str], scan_files: dict[str, Path]) -> None:
+    url, token = private_app
+    if httpx.get(f"{url}/api/auth/me").status_code == 404:
+        pytest.skip("this server has no accounts")
+    console = ConsoleLog(page)
+
+    # Not signed in: any view sends the reader to the sign-in page, which knows where to come back to.
+    page.goto(f"{url}/#/cases")
+    page.wait_for_url(SIGN_IN_URL)
+    assert page.locator("#account").is_hidden()
+
+    _shoot(page, "web-sign-in.png")
+    page.fill("#token", "not-a-token")
+    page.get_by_role("button", name="Sign in").click()
+    page.locator(".sign-in-form [role=alert]", has_text="not valid").wait_for()
+
+    page.fill("#token", token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/#/cases")
+    assert page.locator("#account-name").text_content() == "dr-reader"
+
+    # Signed in, the cookie carries the uploads, the images and the live events.
+    scan_id = _upload(page, url, scan_files)
+    page.wait_for_selector('.page-case[data-ready="true"]', timeout=120_000)
+    assert _stats(page, "unetpp")["nonBlack"] > 0
+    assert httpx.get(f"{url}/api/scans/{scan_id}").status_code == 401, "the API itself stays closed"
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(SIGN_IN_URL)
+    page.goto(f"{url}/#/cases/{scan_id}")
+    page.wait_for_url(SIGN_IN_URL)
+
+    # Only the refusals before signing in and after signing out may be logged.
+    unexpected = [e for e in console.errors if "status of 401" not in e]
     assert unexpected == [], unexpected

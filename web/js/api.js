@@ -40,17 +40,71 @@ export function errorMessage(body, status) {
   return `The request failed (HTTP ${status}).`;
 }
 
-async function getJson(path, signal) {
+let unauthorizedHandler = () => {};
+
+/**
+ * What to do when the server says the caller is not signed in (HTTP 401), e.g. show the sign-in page.
+ * @param {() => void} handler
+ */
+export function onUnauthorized(handler) {
+  unauthorizedHandler = handler;
+}
+
+function failure(body, status, { quiet = false } = {}) {
+  if (status === 401 && !quiet) unauthorizedHandler();
+  return new ApiError(errorMessage(body, status), status);
+}
+
+/**
+ * A JSON request (cookies go along: the session cookie authorises images and event streams too).
+ * @returns {Promise<any>} the parsed body, or null for an empty one
+ */
+async function request(path, { method = "GET", json, signal, quiet = false } = {}) {
+  const headers = { Accept: "application/json" };
+  if (json !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
-    response = await fetch(path, { headers: { Accept: "application/json" }, signal });
+    response = await fetch(path, {
+      method,
+      headers,
+      body: json === undefined ? undefined : JSON.stringify(json),
+      signal,
+    });
   } catch (error) {
     if (error.name === "AbortError") throw error;
     throw new ApiError("Cannot reach the BrainMets server. Check that it is running.", 0);
   }
-  const body = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(errorMessage(body, response.status), response.status);
+  const body = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw failure(body, response.status, { quiet });
   return body;
+}
+
+function getJson(path, signal) {
+  return request(path, { signal });
+}
+
+/**
+ * Who is signed in.
+ * @returns {Promise<{auth_required: boolean, name?: string|null, role?: string|null}>} a server without
+ *   accounts answers as one where sign-in is not required
+ */
+export async function getSession(signal) {
+  try {
+    return await request("/api/auth/me", { signal, quiet: true });
+  } catch (error) {
+    if (error.status === 401) return { auth_required: true, name: null, role: null };
+    if (error.status === 404) return { auth_required: false, name: null, role: null };
+    throw error;
+  }
+}
+
+/** Exchange an access token for a session cookie. @returns {Promise<{name: string, role: string}>} */
+export function signIn(token) {
+  return request("/api/auth/session", { method: "POST", json: { token }, quiet: true });
+}
+
+export function signOut() {
+  return request("/api/auth/session", { method: "DELETE", quiet: true });
 }
 
 /** @returns {Promise<{items: object[], total: number, limit: number, offset: number}>} newest first */
@@ -112,7 +166,7 @@ export function uploadScan({ image, groundTruth = null, models = [] }, onProgres
         // A proxy's HTML error page: fall back to the status text.
       }
       if (xhr.status >= 200 && xhr.status < 300 && body) resolve(body);
-      else reject(new ApiError(errorMessage(body, xhr.status), xhr.status));
+      else reject(failure(body, xhr.status));
     });
     xhr.addEventListener("error", () =>
       reject(new ApiError("The upload did not reach the server. Check the connection and try again.", 0)),

@@ -12,6 +12,7 @@ import {
   perPatientMetric,
   pooledMetric,
 } from "../../../web/js/views/models.js";
+import { safeNext } from "../../../web/js/views/sign-in.js";
 import { MAX_UPLOAD_BYTES, checkFile } from "../../../web/js/views/upload.js";
 
 describe("errorMessage", () => {
@@ -167,5 +168,15 @@ describe("model cards from the training evaluation", () => {
   test("describe the hardware a reader cares about", () => {
     assert.equal(describeHardware({ device: "cuda", gpu: "NVIDIA H100" }), "NVIDIA H100");
     assert.equal(describeHardware({ device: "cpu", cpu: "x86_64", threads: 2 }), "x86_64 CPU, 2 threads");
+  });
+});
+
+describe("safeNext", () => {
+  test("follows only this app's own pages after signing in", () => {
+    assert.equal(safeNext("#/cases/0123abcd"), "#/cases/0123abcd");
+    assert.equal(safeNext("#/cases?offset=20"), "#/cases?offset=20");
+    assert.equal(safeNext("https://elsewhere.example/"), "#/cases");
+    assert.equal(safeNext("#/sign-in?next=%23%2Fcases"), "#/cases");
+    assert.equal(safeNext(null), "#/cases");
   });
 });
