@@ -135,6 +135,21 @@ const ROWS = [
   ["Training time", "training_time_s", (c) => number(c.training_time_s), formatDuration, false],
   ["Epochs (best)", "epochs", (c) => c, formatEpochs, false],
   ["Trained on", "hardware", (c) => c.hardware, describeHardware, false],
+  ["Prediction"],
+  [
+    "Decision threshold",
+    "threshold",
+    (c) => number(c.threshold),
+    (v) => (v === null ? "—" : v.toFixed(2)),
+    false,
+  ],
+  [
+    "Smallest lesion kept (px)",
+    "min_component_pixels",
+    (c) => number(c.min_component_pixels),
+    (v) => (v === null ? "—" : formatInteger(v)),
+    false,
+  ],
   ["Input size", "input_size", (c) => c.input_size, (v) => (Array.isArray(v) ? v.join(" × ") : "—"), false],
   ["Version", "version", (c) => c.version, (v) => v ?? "—", false],
 ];
