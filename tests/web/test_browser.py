@@ -335,6 +335,16 @@ def test_upload_then_compare_both_models_side_by_side(page: object, app_url: str
     assert page.locator("#heatmap").is_checked()
     _wait_for_change(page, "attention_unet", before_heat, "the attention heat map")
 
+    # Probability maps replace the attention map (one heat map at a time) and change the model panels.
+    probability = page.locator("#probability")
+    _poll(probability.is_enabled, bool, "the probability maps did not load")
+    before_soft = _stats(page, "unetpp")
+    page.keyboard.press("p")
+    assert probability.is_checked() and not page.locator("#heatmap").is_checked()
+    _wait_for_change(page, "unetpp", before_soft, "the probability view")
+    page.keyboard.press("p")
+    assert not probability.is_checked()
+
     # The outline switch by keyboard (its pixels are checked in the tablet test).
     page.keyboard.press("o")
     assert page.locator("#style-outline").is_checked()

@@ -131,10 +131,12 @@ export function scanUrls(scan) {
     groundTruth: links.ground_truth ?? `${base}/ground-truth`,
     attention: null,
     masks: {},
+    probability: {},
   };
   for (const model of MODELS) {
     const result = scan.results?.[model];
     urls.masks[model] = result?.links?.mask ?? `${base}/masks/${model}`;
+    urls.probability[model] = result?.links?.probability ?? null;
     if (model === "attention_unet" && result?.links?.attention) urls.attention = result.links.attention;
   }
   return urls;

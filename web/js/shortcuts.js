@@ -12,7 +12,8 @@ export const CASE_SHORTCUTS = Object.freeze([
   ["4 or D", "Difference between the models"],
   ["O", "Filled / outline masks"],
   ["[ and ]", "Opacity down / up"],
-  ["H", "Attention heat map"],
+  ["P", "Probability maps on the model panels"],
+  ["H", "Attention map on the Attention U-Net panel"],
   ["A", "Auto window"],
   ["W", "Full window range"],
   ["+ and −", "Zoom in / out"],
@@ -28,6 +29,7 @@ export const CASE_SHORTCUTS = Object.freeze([
  * @property {() => void} toggleStyle
  * @property {(delta: number) => void} nudgeOpacity
  * @property {() => void} toggleHeatmap
+ * @property {() => void} toggleProbability
  * @property {() => void} autoWindow
  * @property {() => void} fullWindow
  * @property {(factor: number) => void} zoom
@@ -48,6 +50,7 @@ const KEYS = {
   "[": (a) => a.nudgeOpacity(-0.1),
   "]": (a) => a.nudgeOpacity(0.1),
   h: (a) => a.toggleHeatmap(),
+  p: (a) => a.toggleProbability(),
   a: (a) => a.autoWindow(),
   w: (a) => a.fullWindow(),
   "+": (a) => a.zoom(1.25),

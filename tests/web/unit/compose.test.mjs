@@ -100,3 +100,42 @@ describe("outline opacity", () => {
     assert.deepEqual(rgb(opaque.unetpp, 0), RGB.unetpp);
   });
 });
+
+describe("probability view", () => {
+  const soft = {
+    ...images,
+    probability: { unetpp: new Uint8Array([255, 255, 0]), attention_unet: new Uint8Array([0, 128, 0]) },
+  };
+
+  test("model panels show probability as heat with the mask's contour on top", () => {
+    const out = composePanels(soft, { ...settings, probability: true, opacity: 0.5 });
+    // Pixel 2: outside the mask and zero probability, so untouched.
+    assert.deepEqual(rgb(out.unetpp, 2), [100, 100, 100]);
+    // Pixels 0 and 1 are U-Net++'s mask; on a 3x1 image every mask pixel is on its contour.
+    assert.deepEqual(rgb(out.unetpp, 0), RGB.unetpp);
+    // Attention U-Net's pixel 0 is outside its mask with zero probability.
+    assert.deepEqual(rgb(out.attention_unet, 0), [100, 100, 100]);
+  });
+
+  test("falls back on the mask until the probability map has loaded", () => {
+    const masks = composePanels(images, { ...settings, probability: true });
+    const plain = composePanels(images, settings);
+    assert.deepEqual([...masks.unetpp], [...plain.unetpp]);
+  });
+
+  test("the heat follows the probability", () => {
+    const wide = {
+      width: 2,
+      height: 1,
+      grey: new Uint8Array([100, 100]),
+      groundTruth: null,
+      masks: { unetpp: new Uint8Array([0, 0]), attention_unet: null },
+      attention: null,
+      probability: { unetpp: new Uint8Array([40, 220]) },
+    };
+    const out = composePanels(wide, { ...settings, probability: true, opacity: 1 });
+    const brightness = (i) => rgb(out.unetpp, i).reduce((a, b) => a + b, 0);
+    assert.notDeepEqual(rgb(out.unetpp, 1), [100, 100, 100]);
+    assert.ok(brightness(1) > brightness(0));
+  });
+});

@@ -22,6 +22,8 @@ export const OUTLINE_BOOST = 1.8;
  * @property {Uint8Array|null} groundTruth 0/1 mask
  * @property {{unetpp: Uint8Array|null, attention_unet: Uint8Array|null}} masks 0/1 masks, null until ready
  * @property {Uint8Array|null} attention attention coefficients 0..255
+ * @property {{unetpp?: Uint8Array|null, attention_unet?: Uint8Array|null}} [probability] lesion probability
+ *   0..255 per model, null until loaded
  *
  * @typedef {object} ViewSettings
  * @property {"none"|"unetpp"|"attention_unet"|"both"|"difference"} overlay drawn on the original MRI
@@ -30,6 +32,7 @@ export const OUTLINE_BOOST = 1.8;
  * @property {number} level window centre
  * @property {number} width window width
  * @property {boolean} heatmap attention heat map on the Attention U-Net panel
+ * @property {boolean} [probability] model panels show each model's probability as heat, with the mask's contour
  */
 
 function single(mask, colour) {
@@ -82,11 +85,19 @@ export function composePanels(images, settings) {
   if (settings.heatmap && images.attention) {
     attentionBase = blendHeatmap(new Uint8ClampedArray(base), images.attention, HEAT, settings.opacity);
   }
-  const { unetpp, attention_unet: attention } = images.masks;
+  /** A model's panel: its mask, or its probability as heat with the mask's contour on top. */
+  const modelPanel = (model, source) => {
+    const mask = images.masks[model];
+    const probability = images.probability?.[model];
+    if (!settings.probability || !probability) return draw(mask ? [single(mask, RGB[model])] : [], source);
+    const heat = blendHeatmap(new Uint8ClampedArray(source), probability, HEAT, settings.opacity);
+    const contour = mask ? [single(mask, RGB[model])] : [];
+    return compositeLayers(heat, width, height, contour, { opacity: 1, style: "outline" });
+  };
   return {
     original: draw(comparisonLayers(settings.overlay, images.masks)),
     groundTruth: images.groundTruth ? draw([single(images.groundTruth, RGB.groundTruth)]) : null,
-    unetpp: draw(unetpp ? [single(unetpp, RGB.unetpp)] : []),
-    attention_unet: draw(attention ? [single(attention, RGB.attention_unet)] : [], attentionBase),
+    unetpp: modelPanel("unetpp", base),
+    attention_unet: modelPanel("attention_unet", attentionBase),
   };
 }

@@ -37,6 +37,29 @@ function radioGroup(name, legend, choices, onPick) {
   return { group, sync };
 }
 
+/** A labelled checkbox; unavailable ones are disabled and say why in their tooltip. */
+function toggle(id, text, key, onToggle) {
+  const input = h("input", { attrs: { type: "checkbox", id } });
+  input.addEventListener("change", () => onToggle(input.checked));
+  const label = h(
+    "label",
+    { class: "check", attrs: { title: `Shortcut: ${key}` } },
+    input,
+    h("span", { text }),
+  );
+  return {
+    label,
+    sync: (on) => {
+      input.checked = on;
+    },
+    setAvailable: (yes, why = "") => {
+      input.disabled = !yes;
+      label.classList.toggle("is-disabled", !yes);
+      label.title = yes ? `Shortcut: ${key}` : why;
+    },
+  };
+}
+
 function slider({ id, label, min, max, step, onInput, format }) {
   const input = h("input", { attrs: { type: "range", id, min, max, step } });
   const output = h("output", { attrs: { for: id } });
@@ -52,8 +75,9 @@ function slider({ id, label, min, max, step, onInput, format }) {
 /**
  * @param {{onChange: (partial: object) => void, onAutoWindow: () => void, onResetWindow: () => void,
  *          onResetView: () => void, onHelp: () => void}} handlers
- * @returns {{element: HTMLElement, sync: (settings: object) => void, setHeatmapAvailable: (yes: boolean) => void,
- *            legend: HTMLElement}}
+ * @returns {{element: HTMLElement, sync: (settings: object) => void, legend: HTMLElement,
+ *            setHeatmapAvailable: (yes: boolean, why?: string) => void,
+ *            setProbabilityAvailable: (yes: boolean, why?: string) => void}}
  */
 export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetView, onHelp }) {
   const overlay = radioGroup("overlay", "Drawn on the original MRI panel", OVERLAY_CHOICES, (v) =>
@@ -95,14 +119,8 @@ export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetVi
     onInput: (v) => onChange({ width: v }),
     format: (v) => String(Math.round(v)),
   });
-  const heatmap = h("input", { attrs: { type: "checkbox", id: "heatmap" } });
-  heatmap.addEventListener("change", () => onChange({ heatmap: heatmap.checked }));
-  const heatmapLabel = h(
-    "label",
-    { class: "check", attrs: { title: "Shortcut: H" } },
-    heatmap,
-    h("span", { text: "Attention heat map" }),
-  );
+  const probability = toggle("probability", "Probability", "P", (on) => onChange({ probability: on }));
+  const heatmap = toggle("heatmap", "Attention map", "H", (on) => onChange({ heatmap: on }));
 
   const legend = h("ul", {
     class: "legend",
@@ -120,7 +138,13 @@ export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetVi
       { class: "control-group", attrs: { "aria-labelledby": "overlay-heading" } },
       h("h2", { text: "Overlay on the original", attrs: { id: "overlay-heading" } }),
       overlay.group,
-      h("div", { class: "control-row" }, style.group, heatmapLabel),
+      style.group,
+      h(
+        "div",
+        { class: "control-row", attrs: { role: "group", "aria-label": "Model panels show" } },
+        probability.label,
+        heatmap.label,
+      ),
       opacity.row,
       legend,
     ),
@@ -150,12 +174,10 @@ export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetVi
       opacity.sync(Math.round(settings.opacity * 100));
       level.sync(settings.level);
       width.sync(settings.width);
-      heatmap.checked = settings.heatmap;
+      heatmap.sync(settings.heatmap);
+      probability.sync(Boolean(settings.probability));
     },
-    setHeatmapAvailable(yes, why = "") {
-      heatmap.disabled = !yes;
-      heatmapLabel.classList.toggle("is-disabled", !yes);
-      heatmapLabel.title = yes ? "Shortcut: H" : why;
-    },
+    setHeatmapAvailable: heatmap.setAvailable,
+    setProbabilityAvailable: probability.setAvailable,
   };
 }

@@ -36,7 +36,14 @@ const WAITING = { queued: "Waiting for a worker…", running: "Segmenting…" };
 export function mountCase(outlet, { params }) {
   const controller = new AbortController();
   const viewport = new SyncedViewport();
-  const settings = { overlay: "none", opacity: 0.5, style: "fill", ...FULL_WINDOW, heatmap: false };
+  const settings = {
+    overlay: "none",
+    opacity: 0.5,
+    style: "fill",
+    ...FULL_WINDOW,
+    heatmap: false,
+    probability: false,
+  };
   /** @type {import("../render/compose.js").CaseImages|null} */
   let images = null;
   const requested = new Set(); // assets already being fetched
@@ -77,6 +84,7 @@ export function mountCase(outlet, { params }) {
     onResetView: () => actions.fit(),
     onHelp: () => actions.help(),
   });
+  controls.setProbabilityAvailable(false, "Available once a model has finished");
   controls.setHeatmapAvailable(false, "Available once the Attention U-Net result provides its attention map");
 
   replaceChildren(outlet, root);
@@ -122,6 +130,9 @@ export function mountCase(outlet, { params }) {
 
   function update(partial) {
     Object.assign(settings, partial);
+    // Two heat maps at once would be unreadable: the newer choice wins.
+    if (partial.probability) settings.heatmap = false;
+    else if (partial.heatmap) settings.probability = false;
     controls.sync(settings);
     scheduleRender();
   }
@@ -184,7 +195,9 @@ export function mountCase(outlet, { params }) {
     if (images.groundTruth) parts.push(`ground truth ${images.groundTruth[i] ? "lesion" : "–"}`);
     for (const model of MODELS) {
       const mask = images.masks[model];
-      if (mask) parts.push(`${MODEL_LABELS[model]} ${mask[i] ? "lesion" : "–"}`);
+      const probability = images.probability?.[model];
+      const p = probability ? ` (p ${(probability[i] / 255).toFixed(2)})` : "";
+      if (mask) parts.push(`${MODEL_LABELS[model]} ${mask[i] ? "lesion" : "–"}${p}`);
     }
     readout.textContent = parts.join("   ·   ");
   }
@@ -240,6 +253,15 @@ export function mountCase(outlet, { params }) {
         if (sameSize(picture, `${MODEL_LABELS[model]} mask`))
           images.masks[model] = maskFromRgba(picture.rgba);
         refreshMetrics();
+      });
+    }
+    for (const model of MODELS) {
+      const url = scan.results?.[model]?.status === "done" ? urls.probability[model] : null;
+      if (!url) continue;
+      fetchOnce(`probability:${model}`, url, (picture) => {
+        if (!sameSize(picture, `${MODEL_LABELS[model]} probability map`)) return;
+        images.probability = { ...images.probability, [model]: greyFromRgba(picture.rgba) };
+        controls.setProbabilityAvailable(true);
       });
     }
     if (urls.attention && scan.results?.attention_unet?.status === "done") {
@@ -326,6 +348,7 @@ export function mountCase(outlet, { params }) {
     nudgeOpacity: (delta) =>
       update({ opacity: Math.min(1, Math.max(0, Math.round((settings.opacity + delta) * 20) / 20)) }),
     toggleHeatmap: () => images?.attention && update({ heatmap: !settings.heatmap }),
+    toggleProbability: () => images?.probability && update({ probability: !settings.probability }),
     autoWindow: () => images && update(autoWindow(images.grey)),
     fullWindow: () => update({ ...FULL_WINDOW }),
     zoom: (factor) => {
