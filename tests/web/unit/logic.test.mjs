@@ -12,6 +12,7 @@ import {
   perPatientMetric,
   pooledMetric,
 } from "../../../web/js/views/models.js";
+import { legendEntries, readoutText } from "../../../web/js/views/case-legend.js";
 import { safeNext } from "../../../web/js/views/sign-in.js";
 import { MAX_UPLOAD_BYTES, checkFile } from "../../../web/js/views/upload.js";
 
@@ -178,5 +179,36 @@ describe("safeNext", () => {
     assert.equal(safeNext("https://elsewhere.example/"), "#/cases");
     assert.equal(safeNext("#/sign-in?next=%23%2Fcases"), "#/cases");
     assert.equal(safeNext(null), "#/cases");
+  });
+});
+
+describe("case legend and readout", () => {
+  const masks = { unetpp: new Uint8Array([1, 1, 0]), attention_unet: new Uint8Array([0, 1, 0]) };
+
+  test("the difference legend counts each kind of pixel", () => {
+    const texts = legendEntries("difference", masks).map(([, text]) => text);
+    assert.deepEqual(texts, ["Only U-Net++ · 1 px", "Only Attention U-Net · 0 px", "Both · 1 px"]);
+  });
+
+  test("other overlays name the three colours; a difference without both masks says it waits", () => {
+    assert.equal(legendEntries("both", masks).length, 3);
+    const waiting = legendEntries("difference", { unetpp: masks.unetpp, attention_unet: null });
+    assert.deepEqual(waiting.at(-1), [null, "Difference: waiting for both masks"]);
+  });
+
+  test("the readout says what is under the cursor", () => {
+    const images = {
+      width: 3,
+      height: 1,
+      grey: new Uint8Array([5, 200, 7]),
+      groundTruth: new Uint8Array([0, 1, 0]),
+      masks,
+      probability: { unetpp: new Uint8Array([0, 204, 0]) },
+    };
+    const text = readoutText(images, { x: 1, y: 0 });
+    assert.match(text, /value 200/);
+    assert.match(text, /ground truth lesion/);
+    assert.match(text, /U-Net\+\+ lesion \(p 0\.80\)/);
+    assert.match(text, /Attention U-Net lesion$/);
   });
 });

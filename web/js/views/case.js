@@ -4,7 +4,7 @@
  */
 import { MODELS, MODEL_LABELS, getScan, isSettled, scanUrls, watchScan } from "../api.js";
 import { append, h, replaceChildren } from "../dom.js";
-import { formatDate, formatInteger, formatMetric } from "../format.js";
+import { formatDate, formatMetric } from "../format.js";
 import { ImagePanel } from "../panel.js";
 import { differenceLabels, differenceSummary } from "../render/difference.js";
 import { composePanels } from "../render/compose.js";
@@ -15,9 +15,9 @@ import { FULL_WINDOW, autoWindow, greyFromRgba } from "../render/windowing.js";
 import { isTypingTarget, runShortcut, shortcutsDialog } from "../shortcuts.js";
 import { SyncedViewport } from "../viewport.js";
 import { buildControls } from "./case-controls.js";
+import { legendEntries, readoutText, renderLegend } from "./case-legend.js";
 import { renderMetrics } from "./case-metrics.js";
 import { statusChip } from "./status.js";
-import { swatch } from "../swatch.js";
 
 const PANELS = [
   ["original", "Original MRI", null],
@@ -157,49 +157,12 @@ export function mountCase(outlet, { params }) {
       unetpp: Boolean(images.masks.unetpp),
       attention_unet: Boolean(images.masks.attention_unet),
     };
-    renderLegend();
+    renderLegend(controls.legend, legendEntries(settings.overlay, images.masks));
     markReady();
   }
 
-  function renderLegend() {
-    const item = (colour, text) => h("li", {}, swatch(colour), text);
-    const { unetpp, attention_unet: attention } = images?.masks ?? {};
-    if (settings.overlay === "difference" && unetpp && attention) {
-      const s = differenceSummary(differenceLabels(unetpp, attention));
-      replaceChildren(
-        controls.legend,
-        item(COLOURS.unetpp, `Only U-Net++ · ${formatInteger(s.onlyA)} px`),
-        item(COLOURS.attention_unet, `Only Attention U-Net · ${formatInteger(s.onlyB)} px`),
-        item(COLOURS.agreement, `Both · ${formatInteger(s.both)} px`),
-      );
-      return;
-    }
-    replaceChildren(
-      controls.legend,
-      item(COLOURS.groundTruth, "Ground truth"),
-      item(COLOURS.unetpp, MODEL_LABELS.unetpp),
-      item(COLOURS.attention_unet, MODEL_LABELS.attention_unet),
-      settings.overlay === "difference"
-        ? h("li", { class: "muted", text: "Difference: waiting for both masks" })
-        : null,
-    );
-  }
-
   function showReadout(pixel) {
-    if (!pixel || !images) {
-      readout.textContent = " ";
-      return;
-    }
-    const i = pixel.y * images.width + pixel.x;
-    const parts = [`x ${pixel.x}  y ${pixel.y}`, `value ${images.grey[i]}`];
-    if (images.groundTruth) parts.push(`ground truth ${images.groundTruth[i] ? "lesion" : "–"}`);
-    for (const model of MODELS) {
-      const mask = images.masks[model];
-      const probability = images.probability?.[model];
-      const p = probability ? ` (p ${(probability[i] / 255).toFixed(2)})` : "";
-      if (mask) parts.push(`${MODEL_LABELS[model]} ${mask[i] ? "lesion" : "–"}${p}`);
-    }
-    readout.textContent = parts.join("   ·   ");
+    readout.textContent = pixel && images ? readoutText(images, pixel) : " ";
   }
 
   async function fetchOnce(key, url, use) {
