@@ -22,7 +22,7 @@ import numpy as np
 from brainmets.db import make_engine, make_sessionmaker
 from brainmets.db.crud import count_results
 from brainmets.networks import MODEL_NAMES
-from services.benchmark import artifacts, rabbit_stack, synthetic_png
+from services.benchmark import SLICE_SIZE, artifacts, rabbit_stack, synthetic_png
 
 
 def upload_and_wait(
@@ -87,8 +87,8 @@ def main() -> None:
     args.n = max(1, min(args.n, 1000))
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        folder, description, input_size = artifacts(tmp)
-        size = args.size or input_size
+        folder, description = artifacts(tmp)
+        size = args.size or SLICE_SIZE
         print(f"models: {description}; slices {size}x{size}")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
         for workers in (int(w) for w in args.workers.split(",")):

@@ -2,7 +2,8 @@
 
 ``python -m services.benchmark`` prints figures (it is not a test). Everything runs on loopback, bounded in
 count (``--n``) and time (``--timeout``). It uses the trained artifacts under ``ARTIFACTS_DIR`` when both
-exist, else tiny untrained networks (and says so). The RabbitMQ runs need Postgres, RabbitMQ and an S3 server:
+exist, else untrained stand-ins of the same architecture (and says so). The RabbitMQ runs need Postgres,
+RabbitMQ and an S3 server:
 ``BENCH_POSTGRES_URL`` (admin URL; a scratch database is created and dropped), ``BENCH_AMQP_URL`` (a scratch
 queue prefix is used and deleted) and ``BENCH_S3_ENDPOINT`` (default: moto's server on 127.0.0.1:9000, as
 started by ``.ci/services.sh``).
@@ -64,23 +65,30 @@ def synthetic_png(size: int, seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def artifacts(tmp: Path) -> tuple[Path, str, int]:
-    """The artifacts folder, a description, and the production input size."""
+# The architecture of the CPU training preset, for timing runs before the trained models are committed.
+STAND_IN_NETWORK = {"widths": [16, 32, 64, 128, 256]}
+STAND_IN_INPUT = (128, 128)
+# The public dataset's slices are 256x256; the models resize them to their input size.
+SLICE_SIZE = 256
+
+
+def artifacts(tmp: Path) -> tuple[Path, str]:
+    """The artifacts folder and a description of what it holds."""
     configured = os.environ.get("ARTIFACTS_DIR")
     found = find_artifacts(configured)
     if all(m in found for m in MODEL_NAMES):
-        card = read_card(found[MODEL_NAMES[0]])
         root = Path(configured) if configured else found[MODEL_NAMES[0]].parent
-        return (
-            root,
-            "trained artifacts " + ", ".join(f"{m} {read_card(found[m]).version}" for m in MODEL_NAMES),
-            card.input_size[0],
-        )
+        versions = ", ".join(f"{m} {read_card(found[m]).version}" for m in MODEL_NAMES)
+        return root, f"trained artifacts ({versions})"
     for name in MODEL_NAMES:
-        network = {"widths": [8, 16, 32, 64]}
-        card = ModelCard(name=name, architecture=name, version="bench-tiny", network=network, input_size=(256, 256))
-        save_artifact(build_model(name, **network), card, tmp / "artifacts" / name)
-    return tmp / "artifacts", "TINY UNTRAINED test networks (no trained artifacts found)", 256
+        card = ModelCard(
+            name=name, architecture=name, version="stand-in", network=STAND_IN_NETWORK, input_size=STAND_IN_INPUT
+        )
+        save_artifact(build_model(name, **STAND_IN_NETWORK), card, tmp / "artifacts" / name)
+    return tmp / "artifacts", (
+        "UNTRAINED stand-ins with the CPU preset's architecture (widths 16-256, input 128x128): "
+        "no trained artifacts found, so timings only"
+    )
 
 
 class Service:
@@ -163,7 +171,9 @@ def bench_embedded(env: dict[str, str], tmp: Path, args: argparse.Namespace) -> 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     service = Service(
-        ["services.embedded"], {**env, "PORT": str(port), "VAR_DIR": str(tmp / "embedded")}, tmp / "embedded.log"
+        ["services.embedded"],
+        {**env, "PORT": str(port), "VAR_DIR": str(tmp / "embedded"), "UPLOADS_PER_MINUTE": "1000000"},
+        tmp / "embedded.log",
     )
     try:
         wait_http(f"{url}/healthz")
@@ -215,6 +225,8 @@ def rabbit_stack(env: dict[str, str], tmp: Path, workers: int) -> Iterator[tuple
             "S3_ACCESS_KEY": "bench",
             "S3_SECRET_KEY": "bench",
             "S3_REGION": "us-east-1",
+            # Capacity is measured here, not the per-account rate limit.
+            "UPLOADS_PER_MINUTE": "1000000",
         }
         subprocess.run(
             [sys.executable, "-m", "brainmets.db.migrate"],
@@ -263,7 +275,7 @@ def bench_token(database_url: str) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="scans per measurement (latency and throughput each)")
-    parser.add_argument("--size", type=int, default=None, help="slice side in pixels (default: the model input size)")
+    parser.add_argument("--size", type=int, default=None, help="slice side in pixels (default 256, the dataset's)")
     parser.add_argument("--concurrency", type=int, default=4, help="parallel uploads in the throughput burst")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per mode")
     parser.add_argument("--modes", default="embedded,rabbit1,rabbit2")
@@ -271,8 +283,8 @@ def main() -> None:
     args.n = max(2, min(args.n, 200))
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        folder, description, input_size = artifacts(tmp)
-        args.size = args.size or input_size
+        folder, description = artifacts(tmp)
+        args.size = args.size or SLICE_SIZE
         env = {"ARTIFACTS_DIR": str(folder)}
         print(f"models: {description}; slices {args.size}x{args.size}; {args.n} scans per measurement")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
