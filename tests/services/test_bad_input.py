@@ -8,9 +8,12 @@ import io
 import numpy as np
 import pytest
 import tifffile
+from fastapi.testclient import TestClient
 from PIL import Image
 
 from brainmets.db import Scan
+from brainmets.db.migrate import upgrade
+from services.embedded.main import build_embedded
 from tests.services.polling import wait_final
 from tests.services.synthetic import head_slice, mask_bytes, png_bytes, tiff_bytes
 
@@ -179,3 +182,29 @@ def test_malformed_or_unknown_ids_are_404_on_every_route(embedded) -> None:
         for bad_id in BAD_IDS:
             response = client.get(path.format(id=bad_id))
             assert response.status_code == 404, (path, bad_id, response.text)
+
+
+def test_a_chunked_body_over_the_limit_is_413_too(embedded_settings) -> None:
+    """Without Content-Length the gateway counts the streamed bytes and stops at the limit."""
+    settings = embedded_settings.model_copy(update={"MAX_UPLOAD_BYTES": 50_000})
+    upgrade(settings.database_url)
+    runtime, app = build_embedded(settings)
+    boundary = "bmboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="big.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+
+    def body():
+        yield head
+        for _ in range(40):
+            yield b"\x00" * 10_000  # 400 kB in all, never announced
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    with TestClient(app) as client:
+        response = client.post(
+            "/api/scans", content=body(), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
+        assert response.status_code == 413
+        assert "50,000 bytes" in response.json()["detail"]
+        assert _stored(runtime) == (0, 0)
