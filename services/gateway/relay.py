@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from brainmets.db.crud import mark_sent, pending_outbox
+from brainmets.db.crud import mark_sent, pending_outbox, purge_sent_outbox
 from brainmets.messaging import JobMessage, PublishError
 from services.core.runtime import Publisher, Runtime
 
 LOGGER = logging.getLogger(__name__)
 BATCH = 100
+RETENTION = timedelta(days=7)
+PURGE_EVERY_S = 3600.0
 
 
 class OutboxRelay:
@@ -42,10 +46,14 @@ class OutboxRelay:
         publisher = self.runtime.new_publisher(self.models)
         backoff = 0.5
         wakeup = self.runtime.outbox_wakeup
+        next_purge = time.monotonic()
         try:
             while not self._stop.is_set():
                 wakeup.clear()
                 try:
+                    if time.monotonic() >= next_purge:
+                        self.purge()
+                        next_purge = time.monotonic() + PURGE_EVERY_S
                     sent = self.relay_once(publisher)
                     publisher.ping()  # keeps the idle connection's heartbeats going
                     backoff = 0.5
@@ -58,6 +66,14 @@ class OutboxRelay:
                     wakeup.wait(self.runtime.settings.RELAY_INTERVAL_S)
         finally:
             publisher.close()
+
+    def purge(self, retention: timedelta = RETENTION) -> int:
+        """Drop rows sent longer ago than ``retention``, so the outbox stays small."""
+        with self.runtime.sessions.begin() as session:
+            removed = purge_sent_outbox(session, datetime.now(UTC) - retention)
+        if removed:
+            LOGGER.info("purged %d sent outbox rows", removed)
+        return removed
 
     def relay_once(self, publisher: Publisher) -> int:
         """Publish one batch of pending jobs; return how many were confirmed."""

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from brainmets.db import Scan
+from brainmets.db import OutboxMessage, Scan
 from brainmets.db.migrate import upgrade
 from services.embedded.main import build_embedded
+from services.gateway.relay import OutboxRelay
 from tests.services.polling import wait_final
 from tests.services.synthetic import head_slice, mask_bytes, png_bytes, tiff_bytes, upload_files
 
@@ -239,3 +241,17 @@ def test_file_names_never_reach_the_logs(embedded, caplog) -> None:
     wait_final(_json(client), scan_id)
     assert scan_id in caplog.text
     assert "DOE_JOHN" not in caplog.text and "MRN123456" not in caplog.text
+
+
+def test_the_relay_marks_jobs_sent_and_purges_old_sent_rows(embedded) -> None:
+    runtime, _app, client = embedded
+    scan_id = client.post("/api/scans", files=upload_files(seed=13)).json()["id"]
+    wait_final(_json(client), scan_id)
+    with runtime.sessions.begin() as session:
+        rows = session.query(OutboxMessage).filter(OutboxMessage.scan_id == scan_id).all()
+        assert len(rows) == 2 and all(r.sent_at is not None for r in rows)
+        rows[0].sent_at = datetime.now(UTC) - timedelta(days=30)
+    relay = OutboxRelay(runtime, ("unetpp", "attention_unet"))
+    assert relay.purge() == 1
+    with runtime.sessions() as session:
+        assert session.query(OutboxMessage).filter(OutboxMessage.scan_id == scan_id).count() == 1

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -163,3 +163,11 @@ def account_for_token(session: Session, token_sha256: str) -> Account | None:
 
 def get_account(session: Session, name: str) -> Account | None:
     return session.scalar(select(Account).where(Account.name == name))
+
+
+def purge_sent_outbox(session: Session, sent_before: datetime) -> int:
+    """Delete outbox rows published before ``sent_before``; they are history once the broker has them."""
+    result = session.execute(
+        delete(OutboxMessage).where(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < sent_before)
+    )
+    return int(result.rowcount or 0)
