@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from brainmets.storage import LocalStore, ObjectNotFound, S3Store, StorageError
@@ -58,3 +59,13 @@ def test_unreachable_s3_is_a_storage_error() -> None:
         dead.ping()
     with pytest.raises(StorageError):
         dead.put("k", b"x")
+
+
+def test_s3_objects_are_private(s3_endpoint) -> None:
+    """No bucket policy is set: an anonymous request for an object is refused (issue 7)."""
+    bucket = f"bm-{uuid.uuid4().hex[:12]}"
+    store = S3Store(s3_endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, bucket, region="us-east-1")
+    store.put("scans/abc/original", b"patient pixels", "image/png")
+    anonymous = httpx.get(f"http://{s3_endpoint}/{bucket}/scans/abc/original", timeout=10)
+    assert anonymous.status_code == 403
+    assert b"patient pixels" not in anonymous.content
