@@ -227,6 +227,7 @@ def rabbit_stack(env: dict[str, str], tmp: Path, workers: int) -> Iterator[tuple
             "S3_REGION": "us-east-1",
             # Capacity is measured here, not the per-account rate limit.
             "UPLOADS_PER_MINUTE": "1000000",
+            "AUTH_ENABLED": "true",
         }
         subprocess.run(
             [sys.executable, "-m", "brainmets.db.migrate"],
@@ -264,7 +265,7 @@ def bench_rabbit(env: dict[str, str], tmp: Path, args: argparse.Namespace, worke
 
 
 def bench_token(database_url: str) -> dict[str, str]:
-    """The services require sign-in: the benchmark uses its own account in the scratch database."""
+    """The stack runs with sign-in, as in production: the benchmark uses its own account."""
     engine = make_engine(database_url)
     with make_sessionmaker(engine).begin() as session:
         token = issue_token(session, "benchmark", AccountRole.USER.value)

@@ -1,6 +1,6 @@
 """Bearer tokens and scan ownership.
 
-With auth on (the default for the separate services), every scan route needs a token, sent as
+With ``AUTH_ENABLED=true`` every scan route needs a token, sent as
 ``Authorization: Bearer <token>`` or, for the browser (images, Server-Sent Events), as the HttpOnly cookie that
 ``POST /api/auth/session`` sets. A user sees only their own scans; an admin sees all. Someone else's scan is a
 404, so ids do not leak.

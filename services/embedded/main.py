@@ -19,11 +19,8 @@ from services.worker.runner import WorkerThread, load_processor
 
 
 def embedded_settings(settings: Settings) -> Settings:
-    """Force the embedded adapters whatever the environment says about servers; no sign-in unless asked."""
-    update: dict[str, object] = {"DATABASE_URL": None, "AMQP_URL": None, "S3_ENDPOINT": None}
-    if settings.AUTH_ENABLED is None:
-        update["AUTH_ENABLED"] = False  # the development mode is open unless asked otherwise
-    return settings.model_copy(update=update)
+    """Force the embedded adapters whatever the environment says about servers."""
+    return settings.model_copy(update={"DATABASE_URL": None, "AMQP_URL": None, "S3_ENDPOINT": None})
 
 
 def create_embedded_app(runtime: Runtime, models: tuple[str, ...] = MODEL_NAMES) -> FastAPI:

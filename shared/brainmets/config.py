@@ -45,9 +45,8 @@ class Settings(BaseSettings):
     RETRY_MAX_DELAY_S: float = 10.0
     RELAY_INTERVAL_S: float = 1.0
     EVENTS_POLL_S: float = 0.3
-    AUTH_ENABLED: bool | None = Field(
-        default=None, description="bearer tokens required; unset = on for the services, off in the embedded mode"
-    )
+    # Off until the web app signs in and the deployments hand out tokens; production sets AUTH_ENABLED=true.
+    AUTH_ENABLED: bool = Field(default=False, description="require bearer tokens on every scan route")
     UPLOADS_PER_MINUTE: int = Field(default=60, description="per account (or per client address without auth)")
     # Report-Only until the browser tests stop evaluating strings in the page (Playwright's string predicates).
     CSP_ENFORCE: bool = False
@@ -62,7 +61,7 @@ class Settings(BaseSettings):
 
     @property
     def auth_required(self) -> bool:
-        return True if self.AUTH_ENABLED is None else self.AUTH_ENABLED
+        return self.AUTH_ENABLED
 
     @property
     def embedded_database(self) -> bool:

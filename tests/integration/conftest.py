@@ -30,6 +30,8 @@ from tests.services.endpoints import (
 
 # Fast retries so that a poison job reaches the dead-letter queue within a second or two.
 FAST_RETRIES = {"JOB_MAX_ATTEMPTS": "3", "RETRY_BASE_DELAY_S": "0.2", "RETRY_MAX_DELAY_S": "1", "LOG_LEVEL": "INFO"}
+# The services run as in production: bearer tokens required.
+PRODUCTION = {"AUTH_ENABLED": "true"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -94,7 +96,13 @@ class Stack:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**self.endpoints.env(), **FAST_RETRIES, "ARTIFACTS_DIR": str(self.artifacts_dir), **self.extra_env}
+        return {
+            **self.endpoints.env(),
+            **FAST_RETRIES,
+            **PRODUCTION,
+            "ARTIFACTS_DIR": str(self.artifacts_dir),
+            **self.extra_env,
+        }
 
     def start_gateway(self, wait: bool = True) -> ServiceProcess:
         port = free_port()
@@ -187,7 +195,7 @@ def make_stack(
         prefix = f"{endpoints.amqp_prefix}-{uuid.uuid4().hex[:6]}"
         log_dir = tmp_path_factory.mktemp("logs")
         stack = Stack(dataclasses.replace(endpoints, amqp_prefix=prefix), log_dir, artifacts_dir)
-        # The services require bearer tokens by default: each stack signs in as its own admin account.
+        # Each stack signs in as its own admin account.
         with stack.sessions().begin() as session:
             stack.token = issue_token(session, f"tester-{prefix}", AccountRole.ADMIN.value)
         stacks.append(stack)

@@ -57,7 +57,7 @@ def test_upload_gives_both_results_in_postgres_and_masks_in_the_store(stack) -> 
     assert stack.get_json("/readyz")["checks"] == {"database": "ok", "broker": "ok", "store": "ok"}
     assert {m["name"] for m in stack.get_json("/api/models")["models"]} == set(MODEL_NAMES)
     anonymous = httpx.get(f"{stack.results_url}/api/scans/{scan_id}", timeout=10)
-    assert anonymous.status_code == 401  # the services require a token by default
+    assert anonymous.status_code == 401  # AUTH_ENABLED=true: no token, no scan
 
 
 def test_upload_without_ground_truth_stores_no_metrics(stack) -> None:

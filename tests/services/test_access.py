@@ -8,7 +8,6 @@ from fastapi.testclient import TestClient
 from brainmets.db import AccountRole
 from brainmets.db.migrate import upgrade
 from services.core.auth import hash_token, issue_token
-from services.embedded import main as embedded_main
 from services.embedded.main import build_embedded
 from tests.services.synthetic import upload_files
 
@@ -33,9 +32,9 @@ def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_auth_is_off_in_the_embedded_mode_and_on_for_the_services_by_default(embedded_settings) -> None:
-    assert embedded_settings.auth_required  # the services' default
-    assert not embedded_main.embedded_settings(embedded_settings).auth_required
+def test_auth_is_off_unless_switched_on(embedded_settings) -> None:
+    assert not embedded_settings.auth_required
+    assert embedded_settings.model_copy(update={"AUTH_ENABLED": True}).auth_required
 
 
 def test_without_a_valid_token_every_scan_route_is_401(secured) -> None:
