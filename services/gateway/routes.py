@@ -39,8 +39,9 @@ def upload_scan(
 ) -> ScanAccepted:
     """Accept a scan and queue it for every requested model."""
     settings = runtime.settings
-    client = request.client.host if request.client else "unknown"
-    request.app.state.upload_limiter.check(f"account:{principal.account_id}" if principal else f"client:{client}")
+    if principal is not None:
+        # Per account; without sign-in every client may sit behind one proxy address, so none is limited.
+        request.app.state.upload_limiter.check(f"account:{principal.account_id}")
     limits = Limits(settings.MAX_UPLOAD_BYTES, settings.MAX_PIXELS, settings.MIN_SIDE)
     try:
         upload = validate_upload(

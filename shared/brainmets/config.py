@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     EVENTS_POLL_S: float = 0.3
     # Off until the web app signs in and the deployments hand out tokens; production sets AUTH_ENABLED=true.
     AUTH_ENABLED: bool = Field(default=False, description="require bearer tokens on every scan route")
-    UPLOADS_PER_MINUTE: int = Field(default=60, description="per account (or per client address without auth)")
+    UPLOADS_PER_MINUTE: int = Field(default=60, description="uploads per minute per signed-in account")
     # Report-Only until the browser tests stop evaluating strings in the page (Playwright's string predicates).
     CSP_ENFORCE: bool = False
     WEB_DIR: Path = Path(__file__).resolve().parents[2] / "web"
