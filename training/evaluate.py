@@ -40,6 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int)
     p.add_argument("--examples", type=int, default=4, help="example overlays in the report (0: none)")
+    p.add_argument("--notes", type=Path, help="a Markdown file of discussion included in the report")
     return p.parse_args(argv)
 
 
@@ -113,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         "examples": plot_examples(pick_examples(volumes, segmenters, args.examples), args.out),
     }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    report = write_report(metrics, args.out, figures)
+    notes = args.notes.read_text() if args.notes else None
+    report = write_report(metrics, args.out, figures, notes)
     print(f"wrote {args.out / 'metrics.json'} and {report}")
 
 

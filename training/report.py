@@ -101,7 +101,7 @@ def plot_examples(examples: Sequence[dict[str, Any]], out: Path) -> Path | None:
     return path
 
 
-def write_report(metrics: dict[str, Any], out: Path, figures: dict[str, Path | None]) -> Path:
+def write_report(metrics: dict[str, Any], out: Path, figures: dict[str, Path | None], notes: str | None = None) -> Path:
     models: dict[str, Any] = metrics["models"]
     names = list(models)
     lines = ["# Evaluation report: U-Net++ against Attention U-Net", ""]
@@ -189,6 +189,8 @@ def write_report(metrics: dict[str, Any], out: Path, figures: dict[str, Path | N
             f"{_name(a)} wins on {comparison['wins_a']} patients, {_name(b)} on {comparison['wins_b']}. "
             f"{_name(better)} scores higher on average, and {verdict} (Wilcoxon signed-rank test).",
         ]
+    if notes:
+        lines += ["", notes.strip()]
     lines += ["", "## Figures", ""]
     for title, key in (
         ("Per-patient Dice", "per_patient"),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from brainmets.networks.blocks import AttentionGate, ConvBlock, Norm, upsample_to
+from brainmets.networks.blocks import AttentionGate, ConvBlock, Norm
 from brainmets.networks.padding import crop_to, pad_to_multiple
 
 
@@ -16,7 +16,8 @@ class AttentionUNet(nn.Module):
 
     Oktay O, Schlemper J, Le Folgoc L, et al. "Attention U-Net: Learning Where to Look for the Pancreas."
     MIDL 2018. At each decoder level the encoder features are filtered by an attention gate whose gating
-    signal is the coarser decoder level, then concatenated with that level up-sampled and convolved.
+    signal is the coarser decoder level, then concatenated with that level up-sampled by a transposed
+    convolution to the skip's width, and convolved.
 
     Args:
         in_channels: image channels (1 for a FLAIR slice).
@@ -49,9 +50,12 @@ class AttentionUNet(nn.Module):
         self.gates = nn.ModuleList(
             AttentionGate(self.widths[i], self.widths[i + 1], norm=norm) for i in range(self.depth)
         )
-        self.decoder = nn.ModuleList(
-            ConvBlock(self.widths[i] + self.widths[i + 1], self.widths[i], norm) for i in range(self.depth)
+        # As in the paper's up-sampling path, a transposed convolution doubles the coarser level's resolution and
+        # reduces it to the skip's width before the concatenation (inputs are padded, so sizes match exactly).
+        self.up = nn.ModuleList(
+            nn.ConvTranspose2d(self.widths[i + 1], self.widths[i], kernel_size=2, stride=2) for i in range(self.depth)
         )
+        self.decoder = nn.ModuleList(ConvBlock(2 * self.widths[i], self.widths[i], norm) for i in range(self.depth))
         self.head = nn.Conv2d(self.widths[0], out_channels, 1)
 
     @property
@@ -70,7 +74,7 @@ class AttentionUNet(nn.Module):
         alphas: list[torch.Tensor] = []
         for i in reversed(range(self.depth)):
             gated, alpha = self.gates[i](skips[i], g)
-            g = self.decoder[i](torch.cat([gated, upsample_to(g, gated)], 1))
+            g = self.decoder[i](torch.cat([gated, self.up[i](g)], 1))
             alphas.append(crop_to(alpha, _scaled(size, 2**i)))
         return crop_to(self.head(g), size), alphas[::-1]
 
