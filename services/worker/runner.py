@@ -20,7 +20,7 @@ LOGGER = logging.getLogger(__name__)
 
 
 class MissingArtifactError(RuntimeError):
-    pass
+    """No artifact for the model, or one this code cannot load."""
 
 
 def artifact_folder(artifacts_dir: Path | None, model: str) -> Path:
@@ -38,7 +38,14 @@ def artifact_folder(artifacts_dir: Path | None, model: str) -> Path:
 
 def load_processor(runtime: Runtime, model: str) -> JobProcessor:
     folder = artifact_folder(runtime.settings.ARTIFACTS_DIR, model)
-    segmenter = Segmenter.load(folder, device=runtime.settings.DEVICE)
+    try:
+        segmenter = Segmenter.load(folder, device=runtime.settings.DEVICE)
+    except (RuntimeError, OSError, ValueError, KeyError) as exc:
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else exc.__class__.__name__
+        raise MissingArtifactError(
+            f"the {model} model in {folder}/ cannot be loaded by this version of the code ({reason}). "
+            "Retrain or re-export it with `make train`, or set ARTIFACTS_DIR to a matching artifact."
+        ) from exc
     LOGGER.info("loaded %s %s from %s on %s", model, segmenter.version, folder, segmenter.device)
     return JobProcessor(runtime, segmenter)
 

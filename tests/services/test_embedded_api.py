@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -15,6 +16,7 @@ from brainmets.db import OutboxMessage, Scan
 from brainmets.db.migrate import upgrade
 from services.embedded.main import build_embedded
 from services.gateway.relay import OutboxRelay
+from services.worker.runner import MissingArtifactError
 from tests.services.polling import wait_final
 from tests.services.synthetic import head_slice, mask_bytes, png_bytes, tiff_bytes, upload_files
 
@@ -255,3 +257,22 @@ def test_the_relay_marks_jobs_sent_and_purges_old_sent_rows(embedded) -> None:
     assert relay.purge() == 1
     with runtime.sessions() as session:
         assert session.query(OutboxMessage).filter(OutboxMessage.scan_id == scan_id).count() == 1
+
+
+def test_an_artifact_that_does_not_match_the_code_fails_with_a_clear_message(embedded_settings, tmp_path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(embedded_settings.ARTIFACTS_DIR, broken)
+    card = json.loads((broken / "unetpp" / "model_card.json").read_text())
+    card["network"]["widths"] = [8, 16, 32]  # the weights were saved for [4, 8, 16]
+    (broken / "unetpp" / "model_card.json").write_text(json.dumps(card))
+    settings = embedded_settings.model_copy(update={"ARTIFACTS_DIR": broken})
+    upgrade(settings.database_url)
+    with pytest.raises(MissingArtifactError, match=r"unetpp model in .* cannot be loaded .*make train"):
+        build_embedded(settings)
+
+
+def test_a_missing_artifact_names_the_folder_and_how_to_train(embedded_settings, tmp_path) -> None:
+    settings = embedded_settings.model_copy(update={"ARTIFACTS_DIR": tmp_path / "empty"})
+    upgrade(settings.database_url)
+    with pytest.raises(MissingArtifactError, match=r"no trained unetpp model under .*empty.*make train"):
+        build_embedded(settings)
