@@ -64,6 +64,25 @@ def latency_ms(model: nn.Module, batch: int, size: int, bf16: bool, repeats: int
     return statistics.median(times)
 
 
+def train_step_ms(model: nn.Module, batch: int, size: int, repeats: int, deep_supervision: bool) -> float:
+    """Median time of one training step (bf16 forward, backward, Adam), as the CPU preset trains."""
+    model = model.train().to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randn(batch, 1, size, size).contiguous(memory_format=torch.channels_last)
+    times = []
+    for i in range(repeats + 2):
+        start = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            outputs = model.forward_deep_supervision(x) if deep_supervision else [model(x)]
+            loss = torch.stack([torch.sigmoid(o.float()).mean() for o in outputs]).sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if i >= 2:
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
 def defaults() -> tuple[int, tuple[int, ...]]:
     artifacts = find_artifacts()
     if "unetpp" in artifacts:
@@ -101,6 +120,15 @@ def main(argv: list[str] | None = None) -> None:
             f"{latency_ms(model, b, args.size, bf16, args.repeats):.1f}" for b in args.batches for bf16 in (False, True)
         ]
         print(f"| {name} | {count_parameters(model):,} | {gflops:.2f} | " + " | ".join(cells) + " |")
+    print(f"\ntraining step, batch 16, bf16 autocast, Adam (as the cpu preset), median of {args.repeats}\n")
+    print("| model | ms / step | slices / s |")
+    print("|---|---|---|")
+    for name, make, deep in (
+        ("U-Net++ (ours, deep supervision)", lambda: UNetPlusPlus(widths=args.widths), True),
+        ("Attention U-Net (ours)", lambda: AttentionUNet(widths=args.widths), False),
+    ):
+        ms = train_step_ms(make(), 16, args.size, args.repeats, deep)
+        print(f"| {name} | {ms:.0f} | {16000 / ms:.1f} |")
 
 
 if __name__ == "__main__":
