@@ -1,6 +1,7 @@
 """Bearer tokens and scan ownership.
 
-With ``AUTH_ENABLED=true`` every scan route needs a token, sent as
+Against servers (``DATABASE_URL``, ``AMQP_URL`` or ``S3_ENDPOINT`` set), or with ``AUTH_ENABLED=true``, every scan
+route needs a token, sent as
 ``Authorization: Bearer <token>`` or, for the browser (images, Server-Sent Events), as the HttpOnly cookie that
 ``POST /api/auth/session`` sets. A user sees only their own scans; an admin sees all. Someone else's scan is a
 404, so ids do not leak.
@@ -8,7 +9,6 @@ With ``AUTH_ENABLED=true`` every scan route needs a token, sent as
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from brainmets.db import Scan
-from brainmets.db.crud import account_for_token, add_token, create_account
+from brainmets.db.crud import account_for_token, add_token, create_account, token_digest
 from services.core.deps import get_runtime
 from services.core.runtime import Runtime
 
@@ -28,7 +28,7 @@ COOKIE_MAX_AGE_S = 12 * 3600
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return token_digest(token)
 
 
 def new_token() -> str:

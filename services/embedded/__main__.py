@@ -19,7 +19,7 @@ def main() -> None:
     settings = embedded_settings(get_settings())
     configure_logging(settings.LOG_LEVEL)
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, admin_token=settings.ADMIN_TOKEN)
     try:
         _runtime, app = build_embedded(settings)
     except MissingArtifactError as exc:

@@ -22,7 +22,7 @@ def main() -> None:
     if not settings.AMQP_URL:
         sys.exit("the gateway needs AMQP_URL (RabbitMQ); for everything in one process use `make run`")
     if not args.no_migrate:
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, admin_token=settings.ADMIN_TOKEN)
     serve(app_from_settings(settings), settings, args.port)
 
 

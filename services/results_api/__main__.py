@@ -22,7 +22,7 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.LOG_LEVEL)
     if not args.no_migrate:
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, admin_token=settings.ADMIN_TOKEN)
     port = args.port or (settings.PORT if "PORT" in os.environ else DEFAULT_PORT)
     serve(app_from_settings(settings), settings, port)
 

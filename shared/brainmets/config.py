@@ -45,11 +45,14 @@ class Settings(BaseSettings):
     RETRY_MAX_DELAY_S: float = 10.0
     RELAY_INTERVAL_S: float = 1.0
     EVENTS_POLL_S: float = 0.3
-    # Off until the web app signs in and the deployments hand out tokens; production sets AUTH_ENABLED=true.
-    AUTH_ENABLED: bool = Field(default=False, description="require bearer tokens on every scan route")
+    AUTH_ENABLED: bool | None = Field(
+        default=None, description="bearer tokens required; unset = on against servers, off in the embedded mode"
+    )
+    # Seeded as the "admin" account's token by every migration; a deployment's first way in.
+    ADMIN_TOKEN: str | None = Field(default=None, min_length=24, max_length=200, repr=False)
     UPLOADS_PER_MINUTE: int = Field(default=60, description="uploads per minute per signed-in account")
-    # Report-Only until the browser tests stop evaluating strings in the page (Playwright's string predicates).
-    CSP_ENFORCE: bool = False
+    # Report-Only only as an escape hatch; the web app passes the enforced policy (tests/web checks it).
+    CSP_ENFORCE: bool = True
     WEB_DIR: Path = Path(__file__).resolve().parents[2] / "web"
 
     @field_validator("DEVICE")
@@ -61,7 +64,10 @@ class Settings(BaseSettings):
 
     @property
     def auth_required(self) -> bool:
-        return self.AUTH_ENABLED
+        """``AUTH_ENABLED`` when set; otherwise on whenever a server holds the data (off for ``make run``)."""
+        if self.AUTH_ENABLED is not None:
+            return self.AUTH_ENABLED
+        return bool(self.DATABASE_URL or self.AMQP_URL or self.S3_ENDPOINT)
 
     @property
     def embedded_database(self) -> bool:

@@ -23,7 +23,12 @@ REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "infra" / "k8s"
 OVERLAYS = ("cpu", "gpu")
 # Placeholders for the variables compose requires, so `config` can render the files.
-COMPOSE_SECRETS = {"POSTGRES_PASSWORD": "pg-test", "RABBITMQ_PASSWORD": "mq-test", "MINIO_ROOT_PASSWORD": "s3-test-pw"}
+COMPOSE_SECRETS = {
+    "POSTGRES_PASSWORD": "pg-test",
+    "RABBITMQ_PASSWORD": "mq-test",
+    "MINIO_ROOT_PASSWORD": "s3-test-pw",
+    "ADMIN_TOKEN": "admin-token-for-the-compose-tests",
+}
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

@@ -1,8 +1,9 @@
 """The compose stack without Docker: each service started with the command and the environment names that
 docker-compose.yml gives it, on this machine's Postgres, RabbitMQ and S3, behind the real edge config in nginx.
 
-A user's path through the edge: the web app, an upload, the live events, the results, and the two upload
-limits (the gateway's own 413 message for a body between the two limits, nginx's above the edge's).
+A user's path through the edge: the web app, sign-in with the ADMIN_TOKEN that the migrate one-shot seeds, an
+upload, the live events, the results, and the two upload limits (the gateway's own 413 message for a body between
+the two limits, nginx's above the edge's).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import http.client
 import json
 import os
 import re
+import secrets
 import time
 import uuid
 from collections.abc import Iterator
@@ -45,10 +47,11 @@ def default_of(value: str) -> str:
     return match.group(1)
 
 
-def service_env(name: str, endpoints: Endpoints, artifacts: Path, port: int) -> dict[str, str]:
+def service_env(name: str, endpoints: Endpoints, artifacts: Path, port: int, admin_token: str) -> dict[str, str]:
     """The service's compose environment, with this machine's endpoints in place of the containers' names."""
     local = {
         **endpoints.env(),  # DATABASE_URL, AMQP_URL, AMQP_PREFIX, S3_* for this machine
+        "ADMIN_TOKEN": admin_token,  # what the operator puts in .env
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "INFO",
@@ -76,10 +79,15 @@ class Stack:
     edge_port: int
     max_upload_bytes: int
     edge_max_body: str
+    admin_token: str
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.edge_port}"
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +96,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if reason:
         pytest.skip(reason)
     prefix = f"bminfra{uuid.uuid4().hex[:8]}"
+    admin_token = secrets.token_urlsafe(32)
     logs = tmp_path_factory.mktemp("stack-logs")
     artifacts = make_tiny_artifacts(tmp_path_factory.mktemp("artifacts"))
     processes: list[ServiceProcess] = []
@@ -95,14 +104,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         with local_endpoints(prefix) as endpoints:
             # The one-shot first, as compose orders it: it must exit 0.
             migrate = ServiceProcess(
-                "migrate", compose_command("migrate"), service_env("migrate", endpoints, artifacts, 0), logs
+                "migrate",
+                compose_command("migrate"),
+                service_env("migrate", endpoints, artifacts, 0, admin_token),
+                logs,
             )
             processes.append(migrate)
             assert migrate.process.wait(timeout=120) == 0, migrate.log()
             ports = {}
             for name in ("gateway", "results-api", "worker-unetpp", "worker-attention-unet"):
                 ports[name] = free_port()
-                env = service_env(name, endpoints, artifacts, ports[name])
+                env = service_env(name, endpoints, artifacts, ports[name], admin_token)
+                assert "ADMIN_TOKEN" not in env, f"{name} needs no admin token; only the migrate one-shot"
                 processes.append(ServiceProcess(name, compose_command(name), env, logs))
             for process in processes[1:]:
                 if process.name.startswith("worker-"):
@@ -120,6 +133,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     port,
                     int(default_of(SERVICES["gateway"]["environment"]["MAX_UPLOAD_BYTES"])),
                     variables["EDGE_MAX_BODY"],
+                    admin_token,
                 )
             for process in reversed(processes):
                 process.stop()
@@ -141,30 +155,45 @@ def test_the_web_app_and_the_api_answer_through_the_edge(stack: Stack) -> None:
     }
 
 
+def test_the_api_requires_a_token_and_the_seeded_admin_token_signs_in(stack: Stack) -> None:
+    # Compose sets no AUTH_ENABLED: against servers, sign-in is on by default.
+    assert httpx.get(f"{stack.url}/api/scans", timeout=10).status_code == 401
+    assert httpx.post(f"{stack.url}/api/scans", files=upload_files(seed=4), timeout=30).status_code == 401
+    wrong = {"Authorization": "Bearer " + "x" * 43}
+    assert httpx.get(f"{stack.url}/api/scans", headers=wrong, timeout=10).status_code == 401
+    me = httpx.get(f"{stack.url}/api/auth/me", headers=stack.auth, timeout=10).json()
+    assert me == {"auth_required": True, "name": "admin", "role": "admin"}
+    # The web app's sign-in: the token becomes a cookie that the browser sends with images and event streams.
+    with httpx.Client(base_url=stack.url, timeout=10) as browser:
+        signed_in = browser.post("/api/auth/session", json={"token": stack.admin_token})
+        assert signed_in.status_code == 200 and "httponly" in signed_in.headers["set-cookie"].lower()
+        assert browser.get("/api/scans").status_code == 200
+
+
 def test_an_upload_through_the_edge_streams_events_until_both_models_are_done(stack: Stack) -> None:
-    response = httpx.post(f"{stack.url}/api/scans", files=upload_files(seed=5), timeout=30)
+    response = httpx.post(f"{stack.url}/api/scans", files=upload_files(seed=5), headers=stack.auth, timeout=30)
     assert response.status_code == 202, response.text
     scan_id = response.json()["id"]
 
-    last = read_events_until_final(stack.edge_port, scan_id, timeout=120)
+    last = read_events_until_final(stack.edge_port, scan_id, stack.auth, timeout=120)
 
     assert last["status"] == "done"
     assert set(last["results"]) == set(MODEL_NAMES)
-    scan = httpx.get(f"{stack.url}/api/scans/{scan_id}", timeout=10).json()
+    scan = httpx.get(f"{stack.url}/api/scans/{scan_id}", headers=stack.auth, timeout=10).json()
     for model in MODEL_NAMES:
         result = scan["results"][model]
         assert result["status"] == "done" and result["model_version"] == "test-1"
         assert set(result["metrics"]) == {"dice", "iou", "precision", "recall", "f1"}
-        mask = httpx.get(f"{stack.url}/api/scans/{scan_id}/masks/{model}", timeout=10)
+        mask = httpx.get(f"{stack.url}/api/scans/{scan_id}/masks/{model}", headers=stack.auth, timeout=10)
         assert mask.status_code == 200 and mask.headers["content-type"] == "image/png"
-    listing = httpx.get(f"{stack.url}/api/scans", params={"limit": 5}, timeout=10).json()
+    listing = httpx.get(f"{stack.url}/api/scans", params={"limit": 5}, headers=stack.auth, timeout=10).json()
     assert scan_id in {item["id"] for item in listing["items"]}
 
 
-def read_events_until_final(port: int, scan_id: str, timeout: float) -> dict[str, Any]:
+def read_events_until_final(port: int, scan_id: str, auth: dict[str, str], timeout: float) -> dict[str, Any]:
     """Read the scan's Server-Sent Events through the edge until the scan is final; the last scan event."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    connection.request("GET", f"/api/scans/{scan_id}/events", headers={"Accept": "text/event-stream"})
+    connection.request("GET", f"/api/scans/{scan_id}/events", headers={"Accept": "text/event-stream", **auth})
     response = connection.getresponse()
     assert response.status == 200
     assert response.getheader("Content-Type", "").startswith("text/event-stream")
@@ -189,7 +218,7 @@ def test_an_upload_over_the_gateway_limit_gets_the_gateway_message(stack: Stack)
     size = stack.max_upload_bytes + 256 * 1024
     assert size < nginx_size(stack.edge_max_body)
     files = {"image": ("big.png", os.urandom(size), "image/png")}
-    response = httpx.post(f"{stack.url}/api/scans", files=files, timeout=60)
+    response = httpx.post(f"{stack.url}/api/scans", files=files, headers=stack.auth, timeout=60)
     assert response.status_code == 413
     assert "over the limit" in response.json()["detail"]
 
@@ -197,6 +226,6 @@ def test_an_upload_over_the_gateway_limit_gets_the_gateway_message(stack: Stack)
 def test_an_upload_over_the_edge_limit_stops_at_the_edge(stack: Stack) -> None:
     size = nginx_size(stack.edge_max_body) + 1024
     files = {"image": ("huge.png", os.urandom(size), "image/png")}
-    response = httpx.post(f"{stack.url}/api/scans", files=files, timeout=60)
+    response = httpx.post(f"{stack.url}/api/scans", files=files, headers=stack.auth, timeout=60)
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("text/html")

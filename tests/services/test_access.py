@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
-from brainmets.db import AccountRole
+from brainmets.db import AccountRole, make_engine, make_sessionmaker
 from brainmets.db.migrate import upgrade
 from services.core.auth import hash_token, issue_token
+from services.embedded import main as embedded_main
 from services.embedded.main import build_embedded
+from services.results_api.main import app_from_settings
 from tests.services.synthetic import upload_files
 
 
@@ -32,9 +35,60 @@ def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_auth_is_off_unless_switched_on(embedded_settings) -> None:
-    assert not embedded_settings.auth_required
-    assert embedded_settings.model_copy(update={"AUTH_ENABLED": True}).auth_required
+def test_sign_in_is_on_against_servers_and_off_in_the_embedded_mode_unless_set(embedded_settings) -> None:
+    unset = embedded_settings.model_copy(update={"AUTH_ENABLED": None})
+    assert not unset.auth_required  # no server configured: the development mode
+    for server in (
+        {"DATABASE_URL": "postgresql+psycopg2://db/x"},
+        {"AMQP_URL": "amqp://mq"},
+        {"S3_ENDPOINT": "s3:9000"},
+    ):
+        against = unset.model_copy(update=server)
+        assert against.auth_required, server
+        assert not against.model_copy(update={"AUTH_ENABLED": False}).auth_required  # explicit wins
+        assert not embedded_main.embedded_settings(against).auth_required  # make run ignores the servers
+    assert embedded_main.embedded_settings(unset.model_copy(update={"AUTH_ENABLED": True})).auth_required
+
+
+def _results_client(settings) -> TestClient:
+    """The results API against a database named by URL (as the deployments run it), on SQLite here."""
+    url = f"sqlite:///{(settings.VAR_DIR / 'brainmets.db').resolve()}"
+    return TestClient(app_from_settings(settings.model_copy(update={"AUTH_ENABLED": None, "DATABASE_URL": url})))
+
+
+def test_the_results_api_against_a_database_url_requires_a_token_by_default(embedded_settings) -> None:
+    upgrade(embedded_settings.database_url)
+    with _results_client(embedded_settings) as client:
+        response = client.get("/api/scans")
+        assert response.status_code == 401
+        assert "sign in" in response.json()["detail"]
+        assert client.get("/api/models").status_code == 200
+
+
+def test_admin_token_is_seeded_by_every_migration_and_rotates(embedded_settings) -> None:
+    url = embedded_settings.database_url
+    first, second = "first-admin-token-" + "a" * 20, "second-admin-token-" + "b" * 20
+    upgrade(url, admin_token=first)
+    upgrade(url, admin_token=first)  # idempotent: services and the migrate job all run it
+    with _results_client(embedded_settings) as client:
+        me = client.get("/api/auth/me", headers=_auth(first))
+        assert me.json() == {"auth_required": True, "name": "admin", "role": "admin"}
+        assert client.get("/api/scans", headers=_auth(first)).status_code == 200
+        upgrade(url, admin_token=second)  # a changed secret retires the old token
+        assert client.get("/api/scans", headers=_auth(first)).status_code == 401
+        assert client.get("/api/scans", headers=_auth(second)).status_code == 200
+    with make_sessionmaker(make_engine(url))() as session:
+        assert session.execute(text("SELECT count(*) FROM accounts WHERE name = 'admin'")).scalar() == 1
+        stored = {row[0] for row in session.execute(text("SELECT token_sha256 FROM api_tokens"))}
+    assert stored == {hash_token(first), hash_token(second)}  # hashes only
+
+
+def test_admin_token_may_not_be_another_accounts_token(embedded_settings) -> None:
+    upgrade(embedded_settings.database_url)
+    with make_sessionmaker(make_engine(embedded_settings.database_url)).begin() as session:
+        token = issue_token(session, "carol", AccountRole.USER.value)
+    with pytest.raises(ValueError, match="another account"):
+        upgrade(embedded_settings.database_url, admin_token=token)
 
 
 def test_without_a_valid_token_every_scan_route_is_401(secured) -> None:

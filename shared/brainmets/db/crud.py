@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -141,6 +142,34 @@ def create_account(session: Session, name: str, role: str = AccountRole.USER.val
     session.add(account)
     session.flush()
     return account
+
+
+def token_digest(token: str) -> str:
+    """The SHA-256 a token is stored as; the token itself never is."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+ADMIN_ACCOUNT = "admin"
+
+
+def seed_admin(session: Session, token: str) -> None:
+    """Make the ``admin`` account hold exactly ``token`` (the deployment's ADMIN_TOKEN); safe to repeat.
+
+    Creates or promotes the account; a changed token revokes the previous ones, so rotating is changing the secret.
+    """
+    digest = token_digest(token)
+    account = get_account(session, ADMIN_ACCOUNT) or create_account(session, ADMIN_ACCOUNT, AccountRole.ADMIN.value)
+    account.role = AccountRole.ADMIN.value
+    held = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == digest))
+    if held is not None and held.account_id != account.id:
+        raise ValueError("ADMIN_TOKEN is another account's token already: choose a new random one")
+    session.execute(
+        update(ApiToken).where(ApiToken.account_id == account.id, ApiToken.token_sha256 != digest).values(revoked=True)
+    )
+    if held is None:
+        add_token(session, account, digest)
+    else:
+        held.revoked, held.expires_at = False, None
 
 
 def add_token(session: Session, account: Account, token_sha256: str, expires_at: datetime | None = None) -> None:

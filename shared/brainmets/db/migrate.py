@@ -15,7 +15,8 @@ from alembic.config import Config
 from sqlalchemy import text
 
 from brainmets.config import get_settings
-from brainmets.db.session import make_engine, wait_for_database
+from brainmets.db.crud import seed_admin
+from brainmets.db.session import make_engine, make_sessionmaker, wait_for_database
 
 LOGGER = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -30,19 +31,19 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head", wait_s: float = 60.0) -> None:
-    """Wait for the database, then migrate it to ``revision``."""
+def upgrade(url: str, revision: str = "head", wait_s: float = 60.0, admin_token: str | None = None) -> None:
+    """Wait for the database, migrate it to ``revision``, then give the ``admin`` account ``admin_token`` if set."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.with_suffix(".migrate.lock").open("w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)  # SQLite has no advisory locks: a file lock serialises migrators
-            _upgrade(url, revision, wait_s)
+            _upgrade(url, revision, wait_s, admin_token)
         return
-    _upgrade(url, revision, wait_s)
+    _upgrade(url, revision, wait_s, admin_token)
 
 
-def _upgrade(url: str, revision: str, wait_s: float) -> None:
+def _upgrade(url: str, revision: str, wait_s: float, admin_token: str | None) -> None:
     engine = make_engine(url)
     try:
         wait_for_database(engine, timeout_s=wait_s)
@@ -51,6 +52,11 @@ def _upgrade(url: str, revision: str, wait_s: float) -> None:
             if lock.dialect.name == "postgresql":
                 lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
             command.upgrade(alembic_config(url), revision)
+            if admin_token:
+                # Under the same lock, so services starting together do not race to create the account.
+                with make_sessionmaker(engine).begin() as session:
+                    seed_admin(session, admin_token)
+                LOGGER.info("the admin account holds ADMIN_TOKEN")
             if lock.dialect.name == "postgresql":
                 lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
     finally:
@@ -65,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = get_settings()
     logging.basicConfig(level=settings.LOG_LEVEL)
-    upgrade(settings.database_url, args.revision, args.wait)
+    upgrade(settings.database_url, args.revision, args.wait, admin_token=settings.ADMIN_TOKEN)
 
 
 if __name__ == "__main__":
