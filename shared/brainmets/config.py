@@ -18,7 +18,8 @@ from brainmets.networks import MODEL_NAMES
 class Settings(BaseSettings):
     """Service configuration; field names are the environment variable names."""
 
-    model_config = SettingsConfigDict(env_file=None, case_sensitive=True, extra="ignore")
+    # Errors never echo a value: settings hold passwords (URLs) and ADMIN_TOKEN.
+    model_config = SettingsConfigDict(env_file=None, case_sensitive=True, extra="ignore", hide_input_in_errors=True)
 
     DATABASE_URL: str | None = None
     AMQP_URL: str | None = None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import text
 
+from brainmets.config import Settings
 from brainmets.db import AccountRole, make_engine, make_sessionmaker
 from brainmets.db.migrate import upgrade
 from services.core.auth import hash_token, issue_token
@@ -164,3 +166,10 @@ def test_tokens_are_stored_only_as_hashes(secured, embedded_settings) -> None:
     stored = b"".join(f.read_bytes() for f in files)
     assert hash_token(tokens["alice"]).encode() in stored  # the hash is there...
     assert tokens["alice"].encode() not in stored  # ...the token itself is not
+
+
+def test_a_short_admin_token_is_refused_without_echoing_it(monkeypatch) -> None:
+    monkeypatch.setenv("ADMIN_TOKEN", "guessable-secret")
+    with pytest.raises(ValidationError, match="at least 24 characters") as refused:
+        Settings()
+    assert "guessable-secret" not in str(refused.value)
