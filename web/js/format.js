@@ -55,3 +55,12 @@ export function formatDate(iso) {
     ? DASH
     : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
+
+/** The overlap metrics every view shows, in reading order: [key in the API, label]. */
+export const OVERLAP_METRICS = [
+  ["dice", "Dice"],
+  ["iou", "IoU"],
+  ["precision", "Precision"],
+  ["recall", "Recall"],
+  ["f1", "F1"],
+];

@@ -3,17 +3,9 @@
  */
 import { MODELS, MODEL_LABELS } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
-import { formatInteger, formatMetric, formatMs } from "../format.js";
+import { OVERLAP_METRICS as OVERLAP, formatInteger, formatMetric, formatMs } from "../format.js";
 import { COLOURS } from "../render/palette.js";
 import { swatch } from "../swatch.js";
-
-const OVERLAP = [
-  ["dice", "Dice"],
-  ["iou", "IoU"],
-  ["precision", "Precision"],
-  ["recall", "Recall"],
-  ["f1", "F1"],
-];
 
 /** The model with the strictly highest value of an overlap metric, if any. */
 function leader(scan, key) {

@@ -4,17 +4,16 @@
  */
 import { MODELS, MODEL_LABELS, getModels } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
-import { formatCount, formatDuration, formatInteger, formatMetric, formatMs } from "../format.js";
+import {
+  OVERLAP_METRICS as OVERLAP,
+  formatCount,
+  formatDuration,
+  formatInteger,
+  formatMetric,
+  formatMs,
+} from "../format.js";
 import { COLOURS } from "../render/palette.js";
 import { swatch } from "../swatch.js";
-
-const OVERLAP = [
-  ["dice", "Dice"],
-  ["iou", "IoU"],
-  ["precision", "Precision"],
-  ["recall", "Recall"],
-  ["f1", "F1"],
-];
 
 const number = (value) => (typeof value === "number" && Number.isFinite(value) ? value : null);
 
