@@ -49,7 +49,7 @@ def create_app(
 
     app = FastAPI(title=title, version="1.0", lifespan=lifespan)
     app.state.runtime = runtime
-    app.state.upload_limiter = RateLimiter(runtime.settings.UPLOADS_PER_MINUTE)
+    app.state.upload_limiter = RateLimiter(runtime.sessions, runtime.settings.UPLOADS_PER_MINUTE)
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders, enforce_csp=runtime.settings.CSP_ENFORCE)
     app.include_router(health_router)

@@ -10,10 +10,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from brainmets.config import Settings
+from brainmets.db import make_engine, make_sessionmaker
 from brainmets.db.migrate import upgrade
 from services.core.runtime import Runtime
 from services.embedded.main import build_embedded
 from tests.services.artifacts import make_tiny_artifacts
+from tests.services.endpoints import fresh_database, unreachable_reason
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +45,24 @@ def embedded(embedded_settings: Settings) -> Iterator[tuple[Runtime, FastAPI, Te
     runtime, app = build_embedded(embedded_settings)
     with TestClient(app) as client:
         yield runtime, app, client
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database on SQLite and, when the local Postgres answers, on Postgres."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'db.sqlite'}"
+        return
+    reason = unreachable_reason()
+    if reason and "Postgres" in reason:
+        pytest.skip(reason)
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def sessions(database_url: str):
+    upgrade(database_url, wait_s=5)
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()

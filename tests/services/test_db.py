@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from brainmets.db import Result, ResultStatus, Scan, make_engine, make_sessionmaker
+from brainmets.db import Result, ResultStatus, Scan, make_engine
 from brainmets.db.crud import add_scan, claim_result, complete_result, count_results, fail_result, pending_outbox
 from brainmets.db.migrate import upgrade
-from tests.services.endpoints import fresh_database, unreachable_reason
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'db.sqlite'}"
-        return
-    reason = unreachable_reason()
-    if reason and "Postgres" in reason:
-        pytest.skip(reason)
-    with fresh_database() as url:
-        yield url
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url, wait_s=5)
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def _scan(session, scan_id: str = "a" * 32) -> Scan:
@@ -55,9 +33,9 @@ def test_migration_creates_every_table_and_is_repeatable(database_url, sessions)
     upgrade(database_url, wait_s=5)  # a second run is a no-op
     engine = sessions.kw["bind"]
     tables = set(inspect(engine).get_table_names())
-    assert {"scans", "outbox", "results", "model_versions", "alembic_version"} <= tables
+    assert {"scans", "outbox", "results", "model_versions", "rate_buckets", "alembic_version"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
 
 
 def test_scan_and_outbox_commit_together(sessions) -> None:

@@ -124,6 +124,17 @@ class Result(Base):
     scan: Mapped[Scan] = relationship(back_populates="results")
 
 
+class RateBucket(Base):
+    """A token bucket (uploads per account), in the database so that every gateway replica draws on the same one."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    # Seconds since the epoch: the bucket refills by the time elapsed since this stamp.
+    refreshed_at: Mapped[float] = mapped_column(Float)
+
+
 class ModelVersion(Base):
     """A model a worker has served, with its model card, so the API can describe it."""
 
