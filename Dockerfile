@@ -47,10 +47,11 @@ RUN pip install --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}"
 
 # Only the dependency list, read from pyproject.toml, so editing code never reinstalls them. torch is left
 # out: from PyPI's default index its pin would fetch the CUDA build over the one installed above.
-COPY pyproject.toml ./
+# The versions are those of requirements.lock, the ones CI tested.
+COPY pyproject.toml requirements.lock ./
 RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
 open('/tmp/requirements.txt', 'w').write('\n'.join(d for d in deps if not d.startswith('torch')))" \
-    && pip install -r /tmp/requirements.txt \
+    && pip install -c requirements.lock -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 COPY training/artifacts/ training/artifacts/

@@ -4,15 +4,23 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run run-gateway run-results-api run-worker test lint format bench train evaluate clean
+.PHONY: setup lock run run-gateway run-results-api run-worker test lint format bench train evaluate clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
+
+# After changing the dependencies in pyproject.toml: resolve them afresh and pin what was installed.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	{ echo "# Exact versions that CI and the images install (as pip constraints). Regenerate with: make lock"; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements.lock
+	rm -rf .lock-venv
 
 # The whole system in one process (SQLite, ./var/objects, in-process queue) on http://127.0.0.1:8000.
 run: setup
