@@ -10,7 +10,7 @@ import pytest
 
 from brainmets.inference import Segmenter, find_artifacts
 from tests.synthetic import make_slice, write_dataset
-from training import evaluate, publish, train
+from training import calibrate, evaluate, publish, train
 
 TINY = ["--widths", "8,16,32", "--input-size", "64", "--batch-size", "8", "--lr", "0.01", "--no-progress"]
 
@@ -35,6 +35,13 @@ def test_training_reaches_a_high_dice(trained: tuple[Path, Path]) -> None:
     search = card["validation_metrics"]["postprocessing_search"]
     assert search["chosen"]["threshold"] == card["threshold"]
     assert search["chosen"]["dice"] >= search["baseline"]["dice"]
+    assert search["chosen"]["flip_averaging"] == card["flip_averaging"]
+    gain = search["best_with_flip"]["dice"] - search["best_without_flip"]["dice"]
+    assert card["flip_averaging"] == (gain >= calibrate.FLIP_MIN_GAIN)
+    assert search["chosen"] == {
+        **search["best_with_flip" if card["flip_averaging"] else "best_without_flip"],
+        "flip_averaging": card["flip_averaging"],
+    }
     history = json.loads((out / "history.json").read_text())
     assert [row["epoch"] for row in history] == list(range(1, 7))
     assert history[-1]["train_loss"] < history[0]["train_loss"]

@@ -36,6 +36,9 @@ class ModelCard(BaseModel):
     normalization: NormalizationConfig = Field(default_factory=NormalizationConfig)
     threshold: float = 0.5
     min_component_pixels: int = Field(default=0, description="predicted components smaller than this are dropped")
+    flip_averaging: bool = Field(
+        default=False, description="average each prediction with that of the left-right mirrored slice"
+    )
     parameters: int = 0
     recipe: dict[str, Any] = Field(default_factory=dict)
     epochs: int = 0

@@ -100,8 +100,12 @@ class Segmenter:
                 attention = resize_batch(alphas[0].float(), tuple(batch.shape[-2:]))
             else:
                 logits, attention = self.model(batch), None
-        probs = torch.sigmoid(logits.float()).cpu()
-        return probs, None if attention is None else attention.cpu()
+            probs = torch.sigmoid(logits.float())
+            if self.card.flip_averaging:
+                # Brains are close to mirror-symmetric and training flips them: the mirrored view is a second opinion.
+                mirrored = torch.sigmoid(self.model(batch.flip(-1)).float()).flip(-1)
+                probs = (probs + mirrored) / 2
+        return probs.cpu(), None if attention is None else attention.cpu()
 
     def postprocess(self, probability: np.ndarray) -> np.ndarray:
         mask = probability >= self.card.threshold
