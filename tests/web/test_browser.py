@@ -411,6 +411,7 @@ def test_models_view_compares_the_model_cards(page: object, app_url: str) -> Non
         assert cell.and_(page.locator('[data-metric="per_patient_dice"]')).text_content() == f"{dice - 0.05:.3f}"
         assert cell.and_(page.locator('[data-metric="inference_ms"]')).text_content() == "3.5 ms"
         assert cell.and_(page.locator('[data-metric="test_size"]')).text_content() == "3 / 60"
+        assert cell.and_(page.locator('[data-metric="flip_averaging"]')).text_content() == "off"
     assert "Parameters" in (table.text_content() or "")
     _shoot(page, "web-models.png")
     assert console.errors == [], console.errors

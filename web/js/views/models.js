@@ -149,6 +149,13 @@ const ROWS = [
     (v) => (v === null ? "—" : formatInteger(v)),
     false,
   ],
+  [
+    "Flip averaging",
+    "flip_averaging",
+    (c) => c.flip_averaging,
+    (v) => (v === undefined || v === null ? "—" : v ? "on" : "off"),
+    false,
+  ],
   ["Input size", "input_size", (c) => c.input_size, (v) => (Array.isArray(v) ? v.join(" × ") : "—"), false],
   ["Version", "version", (c) => c.version, (v) => v ?? "—", false],
 ];
