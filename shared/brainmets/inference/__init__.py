@@ -8,7 +8,8 @@ from brainmets.inference.artifact import (
     load_model,
     save_artifact,
 )
-from brainmets.inference.predictor import SegmentationResult, Segmenter, select_device
+from brainmets.inference.predictor import SegmentationResult, Segmenter
+from brainmets.precision import select_device
 
 __all__ = [
     "CARD_FILE",

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import ndimage
 from torch import nn
 
 from brainmets.imaging.preprocess import prepare_batch, resize_batch
 from brainmets.inference.artifact import ModelCard, load_model
+from brainmets.inference.postprocess import postprocess
+from brainmets.precision import autocast_dtype, select_device
 
 
 @dataclass(frozen=True)
@@ -23,13 +24,6 @@ class SegmentationResult:
     probability: np.ndarray  # float32 (H, W) in [0, 1]
     mask: np.ndarray  # bool (H, W)
     attention: np.ndarray | None = None  # float32 (H, W) in [0, 1], the finest attention gate, if any
-
-
-def select_device(preferred: str = "auto") -> torch.device:
-    """``auto`` takes CUDA when it is there, else the CPU."""
-    if preferred == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(preferred)
 
 
 class Segmenter:
@@ -47,7 +41,7 @@ class Segmenter:
         self.card = card
         self.device = device
         self.batch_size = batch_size
-        self.autocast_dtype = _autocast_dtype(device)
+        self.autocast_dtype = autocast_dtype(device)
         if device.type == "cpu":
             self.model = self.model.to(memory_format=torch.channels_last)
 
@@ -108,26 +102,10 @@ class Segmenter:
         return probs.cpu(), None if attention is None else attention.cpu()
 
     def postprocess(self, probability: np.ndarray) -> np.ndarray:
-        mask = probability >= self.card.threshold
-        if self.card.min_component_pixels > 0 and mask.any():
-            labels, n = ndimage.label(mask)
-            sizes = np.bincount(labels.ravel(), minlength=n + 1)
-            keep = sizes >= self.card.min_component_pixels
-            keep[0] = False
-            mask = keep[labels]
-        return mask
+        return postprocess(probability, self.card.threshold, self.card.min_component_pixels)
 
     def timed_predict(self, image: np.ndarray, with_attention: bool = False) -> tuple[SegmentationResult, float]:
         """Prediction and its wall time in milliseconds (preprocessing included)."""
         start = time.perf_counter()
         result = self.predict(image, with_attention)
         return result, (time.perf_counter() - start) * 1000.0
-
-
-def _autocast_dtype(device: torch.device) -> torch.dtype | None:
-    if device.type == "cpu":
-        # bf16 pays off only where oneDNN has native bf16 kernels (AVX512-BF16 or AMX).
-        return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return None

@@ -1,0 +1,34 @@
+"""Post-processing of a probability map into a mask: one definition, used by the workers and the calibration.
+
+A pixel is lesion where the probability reaches the threshold; connected components (8-connectivity in a slice)
+smaller than ``min_component_pixels`` are then dropped. Calibration labels once per threshold and tries every
+smallest size on the same labels, so the two steps are exposed separately.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+EIGHT_CONNECTED = np.ones((3, 3), bool)
+
+
+def label_components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of a 2D mask's 8-connected components and each label's size (index 0 is the background)."""
+    labels, n = ndimage.label(mask, structure=EIGHT_CONNECTED)
+    return labels, np.bincount(labels.ravel(), minlength=n + 1)
+
+
+def keep_components(labels: np.ndarray, sizes: np.ndarray, min_pixels: int) -> np.ndarray:
+    """The mask of components with at least ``min_pixels`` pixels."""
+    keep = sizes >= min_pixels
+    keep[0] = False
+    return keep[labels]
+
+
+def postprocess(probability: np.ndarray, threshold: float, min_component_pixels: int = 0) -> np.ndarray:
+    """Boolean mask of a 2D probability map (see the module docstring)."""
+    mask = np.asarray(probability) >= threshold
+    if min_component_pixels <= 1 or not mask.any():
+        return mask
+    return keep_components(*label_components(mask), min_component_pixels)
