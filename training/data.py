@@ -130,6 +130,15 @@ class Split:
         return split
 
 
+_INSTITUTION_RE = re.compile(r"^TCGA_(?P<site>[A-Z0-9]{2})_")
+
+
+def institution_of(patient_id: str) -> str:
+    """The contributing site of a TCGA patient id (``TCGA_<site>_<patient>_<date>``), else ``unknown``."""
+    match = _INSTITUTION_RE.match(patient_id)
+    return match["site"] if match else "unknown"
+
+
 def split_patients(
     patient_ids: Iterable[str], seed: int = 0, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
 ) -> Split:

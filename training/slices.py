@@ -1,9 +1,9 @@
-"""Patients' slices as model-size tensors in memory, and the lesion-aware sampler."""
+"""Patients' slices as model-size tensors in memory, and the lesion-aware sampler of training patches."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -14,18 +14,52 @@ from training.data import PatientVolume
 
 @dataclass
 class SliceTensors:
-    """Normalised images ``(N, 1, S, S)``, masks ``(N, 1, S, S)`` in {0, 1}, and each slice's patient."""
+    """Normalised images ``(N, 1, S, S)``, masks ``(N, 1, S, S)`` in {0, 1}, and each slice's patient.
+
+    ``head_boxes`` holds each slice's head bounding box ``(y0, y1, x0, x1)`` (inclusive) in pixels, where patches
+    without a lesion are centred; ``lesion_pixels`` every lesion pixel's ``(y, x)``, indexed per slice by
+    ``lesion_offsets``, where patches on a lesion are centred.
+    """
 
     images: torch.Tensor
     masks: torch.Tensor
     patient_of: list[str]
+    head_boxes: torch.Tensor = field(init=False)
+    lesion_pixels: torch.Tensor = field(init=False)
+    lesion_offsets: torch.Tensor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.head_boxes = head_boxes(self.images)
+        coords = torch.nonzero(self.masks[:, 0] > 0)  # (K, 3): slice, y, x, sorted by slice
+        counts = torch.bincount(coords[:, 0], minlength=len(self))
+        self.lesion_offsets = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
+        self.lesion_pixels = coords[:, 1:].to(torch.int16)
 
     @property
     def lesion(self) -> torch.Tensor:
-        return self.masks.flatten(1).amax(1) > 0
+        return self.lesion_offsets[1:] > self.lesion_offsets[:-1]
+
+    @property
+    def size(self) -> int:
+        return int(self.images.shape[-1])
 
     def __len__(self) -> int:
         return self.images.shape[0]
+
+
+def head_boxes(images: torch.Tensor, level: float = 0.1, share: float = 0.05) -> torch.Tensor:
+    """Each normalised slice's head bounding box: the rows and columns where over ``share`` of the pixels lie
+    above ``level`` of the slice's intensity range (robust to background noise); the whole slice if none do."""
+    n, _, h, w = images.shape
+    lo = images.flatten(1).amin(1).view(n, 1, 1)
+    hi = images.flatten(1).amax(1).view(n, 1, 1)
+    inside = (images[:, 0] > lo + level * (hi - lo)).float()
+    rows, cols = inside.mean(2) > share, inside.mean(1) > share
+    boxes = torch.tensor([[0, h - 1, 0, w - 1]]).repeat(n, 1)
+    for k in torch.nonzero(rows.any(1) & cols.any(1)).flatten().tolist():
+        ys, xs = torch.nonzero(rows[k]).flatten(), torch.nonzero(cols[k]).flatten()
+        boxes[k] = torch.tensor([ys[0], ys[-1], xs[0], xs[-1]])
+    return boxes
 
 
 def to_tensors(volumes: Sequence[PatientVolume], size: int, norm: NormalizationConfig) -> SliceTensors:
@@ -40,16 +74,38 @@ def to_tensors(volumes: Sequence[PatientVolume], size: int, norm: NormalizationC
 
 
 def sample_epoch(lesion: torch.Tensor, n: int, lesion_fraction: float, gen: torch.Generator) -> torch.Tensor:
-    """Indices for one epoch: ``lesion_fraction`` of them drawn from lesion slices, the rest from the others."""
+    """Indices for one epoch: ``lesion_fraction`` of them drawn from lesion slices, the rest from any slice."""
     with_lesion = torch.nonzero(lesion).flatten()
-    without = torch.nonzero(~lesion).flatten()
-    if len(with_lesion) == 0 or len(without) == 0:
+    if len(with_lesion) == 0:
         return torch.randint(len(lesion), (n,), generator=gen)
     n_lesion = round(n * lesion_fraction)
     picks = torch.cat(
         [
             with_lesion[torch.randint(len(with_lesion), (n_lesion,), generator=gen)],
-            without[torch.randint(len(without), (n - n_lesion,), generator=gen)],
+            torch.randint(len(lesion), (n - n_lesion,), generator=gen),
         ]
     )
-    return picks[torch.randperm(n, generator=gen)]
+    focus = torch.cat([torch.ones(n_lesion, dtype=torch.bool), torch.zeros(n - n_lesion, dtype=torch.bool)])
+    order = torch.randperm(n, generator=gen)
+    return torch.stack([picks[order], focus[order].long()], 1)
+
+
+def patch_centres(data: SliceTensors, picks: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Continuous ``(y, x)`` pixel centres of the training patches, ``(B, 2)``.
+
+    ``picks`` is ``(B, 2)``: slice index and whether to centre on a lesion (nnU-Net's foreground oversampling).
+    A lesion patch is centred on one of the slice's lesion pixels drawn at random, so that small lesions are seen
+    as often as large ones; any other patch on a uniform point of the head's bounding box.
+    """
+    centres = torch.empty(len(picks), 2)
+    for row, (index, focus) in enumerate(picks.tolist()):
+        start, stop = int(data.lesion_offsets[index]), int(data.lesion_offsets[index + 1])
+        if focus and stop > start:
+            k = start + int(torch.randint(stop - start, (1,), generator=gen))
+            centres[row] = data.lesion_pixels[k].float() + 0.5
+        else:
+            y0, y1, x0, x1 = data.head_boxes[index].tolist()
+            u = torch.rand(2, generator=gen)
+            centres[row, 0] = y0 + u[0] * (y1 + 1 - y0)
+            centres[row, 1] = x0 + u[1] * (x1 + 1 - x0)
+    return centres

@@ -11,6 +11,7 @@ import argparse
 import logging
 import subprocess
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,14 +19,15 @@ import torch
 
 from brainmets.imaging.preprocess import NormalizationConfig
 from brainmets.inference import ModelCard, Segmenter, save_artifact
-from brainmets.inference.artifact import file_sha256
+from brainmets.inference.artifact import TrainingData, file_sha256
 from brainmets.networks import ARCHITECTURES, MODEL_NAMES
+from brainmets.precision import describe, select_device
 from training.calibrate import calibrate
-from training.config import PRESETS, TrainConfig, preset_config
-from training.data import Split, discover_patients, read_patients, split_patients
+from training.config import PRESETS, TrainConfig, apply_overrides, preset_config
+from training.data import PatientVolume, Split, discover_patients, institution_of, read_patients, split_patients
 from training.evaluation import evaluate_segmenter
 from training.slices import to_tensors
-from training.trainer import Trainer, hardware_description
+from training.trainer import Trainer
 
 LOGGER = logging.getLogger("training.train")
 
@@ -45,7 +47,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--samples-per-epoch", type=int)
     p.add_argument("--lr", type=float)
+    p.add_argument("--patch-size", type=int, help="training patch side (0: whole slices)")
     p.add_argument("--loss", choices=["dice", "dice_bce"])
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any TrainConfig field, dotted for nested ones, value as JSON (e.g. ema_decay=null, augment.p_curve=0)",
+    )
+    p.add_argument("--sequence", default="FLAIR", help="the MRI sequence of the data, written into the model card")
+    p.add_argument("--dataset-name", help="the dataset's name for the model card (default: the data folder's name)")
     p.add_argument("--clahe", action="store_true", help="CLAHE before normalisation")
     p.add_argument("--max-minutes", type=float, help="wall-time budget; the best epoch so far is kept")
     p.add_argument("--threads", type=int, help="torch CPU threads")
@@ -82,11 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device(
-        "cuda"
-        if args.device == "auto" and torch.cuda.is_available()
-        else ("cpu" if args.device == "auto" else args.device)
-    )
+    device = select_device(args.device)
     config = preset_config(
         args.model,
         args.preset,
@@ -101,7 +110,11 @@ def main(argv: list[str] | None = None) -> None:
         max_minutes=args.max_minutes,
         num_threads=torch.get_num_threads(),
         normalization=NormalizationConfig(clahe=args.clahe) if args.clahe else None,
+        patch_size=args.patch_size,
     )
+    if args.patch_size == 0:
+        config = config.model_copy(update={"patch_size": None})
+    config = apply_overrides(config, args.overrides)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "config.json").write_text(config.model_dump_json(indent=2) + "\n")
 
@@ -125,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     trainer.resume()
     state = trainer.fit(progress=not args.no_progress)
 
-    card = build_card(args, config, trainer, split_path, split, device)
+    card = build_card(args, config, trainer, split_path, split, device, train_vols)
     save_artifact(trainer.best_model(), card, args.out)
     started = time.perf_counter()
     if args.no_calibrate:
@@ -148,8 +161,18 @@ def build_card(
     split_path: Path,
     split: Split,
     device: torch.device,
+    train_vols: list[PatientVolume],
 ) -> ModelCard:
     stamp = datetime.now(UTC)
+    shapes = Counter(image.shape for vol in train_vols for image in vol.images)
+    trained_on = TrainingData(
+        sequence=args.sequence,
+        in_plane_size=shapes.most_common(1)[0][0] if shapes else None,
+        dataset=args.dataset_name or args.data.name,
+        institutions=sorted({institution_of(v.patient_id) for v in train_vols}),
+        patients=len(train_vols),
+        slices=sum(shapes.values()),
+    )
     return ModelCard(
         name=config.model,
         architecture=ARCHITECTURES[config.model].__name__,
@@ -159,10 +182,11 @@ def build_card(
         normalization=config.normalization,
         threshold=config.threshold,
         recipe=config.model_dump(mode="json", exclude={"normalization", "model"}),
+        trained_on=trained_on,
         epochs=trainer.state.epoch,
         best_epoch=trainer.state.best_epoch,
         training_time_s=round(trainer.state.elapsed_s, 1),
-        hardware=hardware_description(device),
+        hardware={**describe(device), "precision": trainer.precision},
         data={
             "dataset": args.data.name,
             "split_file": split_path.name,

@@ -7,10 +7,10 @@ import csv
 import json
 import logging
 import math
-import platform
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,13 +18,16 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
+from brainmets.metrics import Confusion, scores
 from brainmets.networks import build_model
+from brainmets.precision import autocast_dtype, precision_name
 from training.augment import augment_batch
 from training.config import TrainConfig
-from training.losses import segmentation_loss
-from training.slices import SliceTensors, sample_epoch
+from training.losses import head_weights, segmentation_loss
+from training.slices import SliceTensors, patch_centres, sample_epoch
 
 LOGGER = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
@@ -36,23 +39,40 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def autocast_dtype(device: torch.device) -> torch.dtype:
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        return torch.float16
-    return torch.bfloat16
+def training_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype the trainer uses: the shared precision rule, or fp32 when ``amp`` is off."""
+    return autocast_dtype(device) if config.amp else None
 
 
-def hardware_description(device: torch.device) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "device": device.type,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    else:
-        info["cpu"] = platform.processor() or platform.machine()
-    return info
+def warmup_ema(decay: float) -> Callable[[list[torch.Tensor], list[torch.Tensor], torch.Tensor], None]:
+    """Exponential moving average of the weights whose decay ramps up as ``(1 + n) / (10 + n)`` to ``decay``.
+
+    Early on the average follows the network closely, so that a short run is not judged by its random start;
+    integer buffers (BatchNorm's step counter) are copied.
+    """
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
+        n = int(n_averaged)
+        d = min(decay, (1 + n) / (10 + n))
+        if averaged and torch.is_floating_point(averaged[0]):
+            torch._foreach_lerp_(averaged, current, 1 - d)
+        else:
+            for a, c in zip(averaged, current, strict=True):
+                a.copy_(c)
+
+    return update
+
+
+def head_window(boxes: torch.Tensor, size: int, margin: int = 16, multiple: int = 16) -> tuple[slice, slice]:
+    """Rows and columns covering every box ``(y0, y1, x0, x1)`` of a batch plus ``margin``, as a span whose length
+    is a multiple of ``multiple`` (the networks' pooling), within a ``size`` x ``size`` slice."""
+    spans = []
+    for first, last in ((boxes[:, 0].min(), boxes[:, 1].max()), (boxes[:, 2].min(), boxes[:, 3].max())):
+        lo, hi = max(0, int(first) - margin), min(size, int(last) + 1 + margin)
+        length = min(size, -(-(hi - lo) // multiple) * multiple)
+        lo = min(lo, size - length)
+        spans.append(slice(lo, lo + length))
+    return spans[0], spans[1]
 
 
 @dataclass
@@ -61,6 +81,7 @@ class TrainState:
     best_metric: float = -1.0
     best_epoch: int = -1
     elapsed_s: float = 0.0
+    planned_epochs: int = 0  # the configured epochs, or fewer once a wall-time budget shows they will not fit
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -83,105 +104,177 @@ class Trainer:
         self.model: nn.Module = build_model(config.model, **config.network_kwargs()).to(device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.ema = (
+            AveragedModel(self.model, multi_avg_fn=warmup_ema(config.ema_decay), use_buffers=True)
+            if config.ema_decay
+            else None
+        )
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = max(1, math.ceil(self.samples_per_epoch / config.batch_size))
+        self.state = TrainState(planned_epochs=config.epochs)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
-        self.amp_dtype = autocast_dtype(device)
-        self.scaler = torch.amp.GradScaler(enabled=config.amp and self.amp_dtype == torch.float16)
+        self.amp_dtype = training_dtype(config, device)
+        self.scaler = torch.amp.GradScaler(enabled=self.amp_dtype == torch.float16)
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.state = TrainState()
         self.best_weights: dict[str, torch.Tensor] | None = None
+        deep = config.model == "unetpp" and config.deep_supervision
+        self.head_weights = head_weights(self.model.depth, config.deep_supervision_weights) if deep else [1.0]
+        self._forward = torch.compile(self._outputs) if config.compile else self._outputs
 
     @property
     def samples_per_epoch(self) -> int:
         return self.config.samples_per_epoch or len(self.train_set)
 
+    @property
+    def precision(self) -> str:
+        return precision_name(self.amp_dtype)
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """The network that is validated and exported: the weight average when EMA is on."""
+        return self.ema.module if self.ema is not None else self.model
+
     def _lr_factor(self, step: int) -> float:
-        """Linear warm-up, then cosine decay to ``min_lr_ratio`` at the last epoch."""
+        """Linear warm-up, then cosine (or nnU-Net's polynomial) decay to ``min_lr_ratio`` at the last epoch."""
         warmup = max(1, int(self.config.warmup_epochs * self.steps_per_epoch))
-        total = self.config.epochs * self.steps_per_epoch
+        total = self.state.planned_epochs * self.steps_per_epoch
         if step < warmup:
             return (step + 1) / warmup
         progress = min(1.0, (step - warmup) / max(1, total - warmup))
         floor = self.config.min_lr_ratio
+        if self.config.schedule == "poly":
+            return floor + (1 - floor) * (1 - progress) ** 0.9
         return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
     def _autocast(self) -> torch.autocast:
-        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.config.amp)
+        return torch.autocast(
+            self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None
+        )
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True)
         return x.contiguous(memory_format=torch.channels_last) if self.config.channels_last else x
 
+    def _outputs(self, images: torch.Tensor) -> list[torch.Tensor]:
+        if len(self.head_weights) > 1:
+            return self.model.forward_deep_supervision(images)  # type: ignore[operator]
+        return [self.model(images)]
+
+    def next_batch(self, picks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Augmented training patches ``(B, 1, P, P)`` and their masks for ``picks`` (see ``sample_epoch``)."""
+        index = picks[:, 0]
+        images = self.train_set.images[index].to(self.device)
+        masks = self.train_set.masks[index].to(self.device)
+        centres = patch_centres(self.train_set, picks, self.generator)
+        return augment_batch(images, masks, centres, self.config.train_size, self.config.augment, self.generator)
+
     def train_step(self, images: torch.Tensor, masks: torch.Tensor) -> float:
         self.model.train()
-        images, masks = augment_batch(images, masks, self.config.augment)
         images = self._to_device(images)
         with self._autocast():
-            if self.config.model == "unetpp" and self.config.deep_supervision:
-                outputs = self.model.forward_deep_supervision(images)  # type: ignore[operator]
-            else:
-                outputs = [self.model(images)]
-            loss = segmentation_loss(self.config.loss, outputs, masks)
+            loss = segmentation_loss(self.config.loss, self._forward(images), masks, self.head_weights)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         return float(loss.detach())
 
     @torch.inference_mode()
     def validation_step(self) -> dict[str, float]:
-        """Per-patient Dice (slices stacked per patient) and pooled Dice at the model's input size."""
-        self.model.eval()
-        counts: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+        """Per-patient Dice (slices stacked per patient) and pooled Dice of whole slices at the input size."""
+        model = self.eval_model.eval()
+        counts: dict[str, Confusion] = defaultdict(lambda: Confusion(0, 0, 0, 0))
         losses = []
         bs = self.config.val_batch_size
         for start in range(0, len(self.val_set), bs):
-            images = self._to_device(self.val_set.images[start : start + bs])
-            masks = self.val_set.masks[start : start + bs].to(self.device)
+            # Only the heads' bounding box (with a margin) goes through the network: outside it nothing is lesion,
+            # and validating U-Net++ on whole slices would cost a third of its training time.
+            rows, cols = head_window(self.val_set.head_boxes[start : start + bs], self.val_set.size)
+            images = self._to_device(self.val_set.images[start : start + bs, :, rows, cols])
+            masks = self.val_set.masks[start : start + bs, :, rows, cols].to(self.device)
             with self._autocast():
-                logits = self.model(images)
-            losses.append(float(segmentation_loss(self.config.loss, [logits], masks)))
-            pred = (torch.sigmoid(logits.float()) >= self.config.threshold).float()
-            tp = (pred * masks).flatten(1).sum(1).cpu()
-            fp = (pred * (1 - masks)).flatten(1).sum(1).cpu()
-            fn = ((1 - pred) * masks).flatten(1).sum(1).cpu()
+                logits = model(images)
+            losses.append(float(segmentation_loss(self.config.loss, [logits], masks)) * len(images))
+            pred = torch.sigmoid(logits.float()) >= self.config.threshold
+            truth = masks > 0
+            tp = (pred & truth).flatten(1).sum(1).tolist()
+            fp = (pred & ~truth).flatten(1).sum(1).tolist()
+            fn = (~pred & truth).flatten(1).sum(1).tolist()
             for k, owner in enumerate(self.val_set.patient_of[start : start + bs]):
-                c = counts[owner]
-                c[0] += float(tp[k])
-                c[1] += float(fp[k])
-                c[2] += float(fn[k])
-        per_patient = [_dice(*c) for c in counts.values()]
-        pooled = [sum(c[i] for c in counts.values()) for i in range(3)]
+                counts[owner] = counts[owner] + Confusion(int(tp[k]), int(fp[k]), int(fn[k]), 0)
+        pooled = sum(counts.values(), Confusion(0, 0, 0, 0))
         return {
-            "val_loss": float(np.mean(losses)),
-            "val_dice_per_patient": float(np.mean(per_patient)),
-            "val_dice_pooled": _dice(*pooled),
+            "val_loss": float(np.sum(losses) / len(self.val_set)),
+            "val_dice_per_patient": float(np.mean([scores(c)["dice"] for c in counts.values()])),
+            "val_dice_pooled": scores(pooled)["dice"],
         }
 
     def on_epoch_end(self, row: dict[str, float]) -> bool:
         """Log, keep the best weights, checkpoint; True when training should stop early."""
         self.state.history.append(row)
-        metric = row["val_dice_per_patient"]
-        if metric > self.state.best_metric:
+        metric = row.get("val_dice_per_patient")
+        if metric is not None and metric > self.state.best_metric:
             self.state.best_metric, self.state.best_epoch = metric, int(row["epoch"])
-            self.best_weights = copy.deepcopy({k: v.cpu() for k, v in self.model.state_dict().items()})
+            self.best_weights = copy.deepcopy({k: v.cpu() for k, v in self.eval_model.state_dict().items()})
         self.save_checkpoint()
         self._write_history()
         LOGGER.info(
-            "epoch %d: loss %.4f, val per-patient Dice %.4f (best %.4f at %d)",
+            "epoch %d/%d: loss %.4f, val per-patient Dice %s (best %.4f at %d), %.1f min",
             row["epoch"],
+            self.state.planned_epochs,
             row["train_loss"],
-            metric,
+            "-" if metric is None else f"{metric:.4f}",
             self.state.best_metric,
             self.state.best_epoch,
+            self.state.elapsed_s / 60,
         )
-        return self.state.epoch - self.state.best_epoch > self.config.patience
+        patience = self.config.patience
+        return patience is not None and self.state.epoch - self.state.best_epoch > patience
+
+    def fit_to_budget(self) -> None:
+        """With a wall-time budget, shorten the schedule once the first epoch shows how long one takes.
+
+        The learning rate then still decays to its floor by the last epoch that fits, instead of the run being
+        cut off mid-schedule on a slower machine.
+        """
+        budget = self.config.max_minutes
+        if not budget or self.state.epoch == 0:
+            return
+        per_epoch = self.state.elapsed_s / self.state.epoch
+        fits = max(self.state.epoch, int(budget * 60 // per_epoch))
+        if fits < self.state.planned_epochs:
+            LOGGER.warning(
+                "%.0f s per epoch: %d of %d epochs fit in %.0f minutes; the schedule now ends at epoch %d",
+                per_epoch,
+                fits,
+                self.state.planned_epochs,
+                budget,
+                fits,
+            )
+            self.state.planned_epochs = fits
+
+    def _out_of_time(self, extra_s: float = 0.0) -> bool:
+        budget = self.config.max_minutes
+        return bool(budget) and self.state.elapsed_s + extra_s > budget * 60  # type: ignore[operator]
+
+    def _validate_now(self, epoch: int, epoch_s: float) -> bool:
+        last = epoch >= self.state.planned_epochs or self._out_of_time(2 * epoch_s)
+        return epoch % self.config.val_every == 0 or last
 
     def fit(self, progress: bool = True) -> TrainState:
-        start_epoch = self.state.epoch
-        for epoch in range(start_epoch, self.config.epochs):
+        LOGGER.info(
+            "training %s on %s in %s, %d steps of %d per epoch",
+            self.config.model,
+            self.device,
+            self.precision,
+            self.steps_per_epoch,
+            self.config.batch_size,
+        )
+        while self.state.epoch < self.state.planned_epochs:
+            epoch = self.state.epoch + 1
             started = time.perf_counter()
             order = sample_epoch(
                 self.train_set.lesion, self.samples_per_epoch, self.config.lesion_fraction, self.generator
@@ -189,46 +282,48 @@ class Trainer:
             losses = []
             bar = tqdm(
                 range(self.steps_per_epoch),
-                desc=f"epoch {epoch + 1}/{self.config.epochs}",
+                desc=f"epoch {epoch}/{self.state.planned_epochs}",
                 disable=not progress,
                 leave=False,
             )
             for step in bar:
-                idx = order[step * self.config.batch_size : (step + 1) * self.config.batch_size]
-                if len(idx) == 0:
+                picks = order[step * self.config.batch_size : (step + 1) * self.config.batch_size]
+                if len(picks) == 0:
                     break
-                images = self.train_set.images[idx].to(self.device)
-                masks = self.train_set.masks[idx].to(self.device)
-                losses.append(self.train_step(images, masks))
+                losses.append(self.train_step(*self.next_batch(picks)))
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-            row = {
-                "epoch": epoch + 1,
+            row: dict[str, float] = {
+                "epoch": epoch,
                 "lr": self.optimizer.param_groups[0]["lr"],
                 "train_loss": float(np.mean(losses)),
-                **self.validation_step(),
             }
+            if self._validate_now(epoch, time.perf_counter() - started):
+                row.update(self.validation_step())
             self.state.elapsed_s += time.perf_counter() - started
             row["elapsed_s"] = round(self.state.elapsed_s, 1)
-            self.state.epoch = epoch + 1
+            self.state.epoch = epoch
+            if epoch == 1:
+                self.fit_to_budget()
             if self.on_epoch_end(row):
                 LOGGER.info("early stop: no improvement for %d epochs", self.config.patience)
                 break
-            if self.config.max_minutes and self.state.elapsed_s > self.config.max_minutes * 60:
-                LOGGER.info("time budget of %.0f minutes reached", self.config.max_minutes)
+            if self._out_of_time():
+                LOGGER.warning("wall-time budget of %.0f minutes spent at epoch %d", self.config.max_minutes, epoch)
                 break
         return self.state
 
     def best_model(self) -> nn.Module:
         model = build_model(self.config.model, **self.config.network_kwargs())
-        model.load_state_dict(self.best_weights or self.model.state_dict())
+        model.load_state_dict(self.best_weights or self.eval_model.state_dict())
         return model.eval()
 
     def save_checkpoint(self) -> None:
-        """Self-describing: weights, optimiser/scheduler/scaler, RNG, state, config and best weights."""
+        """Self-describing: weights, EMA, optimiser/scheduler/scaler, RNG, state, config and best weights."""
         payload = {
             "model_name": self.config.model,
             "config": self.config.model_dump(mode="json"),
             "model": self.model.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
@@ -249,24 +344,26 @@ class Trainer:
         if payload["model_name"] != self.config.model:
             raise ValueError(f"{path} holds a {payload['model_name']} run, not {self.config.model}")
         self.model.load_state_dict(payload["model"])
+        if self.ema is not None and payload.get("ema") is not None:
+            self.ema.load_state_dict(payload["ema"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
         self.scaler.load_state_dict(payload["scaler"])
         self.generator.set_state(payload["generator"])
         torch.set_rng_state(payload["torch_rng"])
-        self.state = TrainState(**payload["state"])
+        state: dict[str, Any] = {"planned_epochs": self.config.epochs, **payload["state"]}
+        self.state = TrainState(**state)
+        # A resumed run follows this invocation's epochs, within what its wall-time budget already allowed.
+        budgeted = self.state.planned_epochs if self.config.max_minutes else self.config.epochs
+        self.state.planned_epochs = min(self.config.epochs, budgeted)
         self.best_weights = payload["best_weights"]
-        LOGGER.info("resumed %s at epoch %d", path, self.state.epoch)
+        LOGGER.info("resumed %s at epoch %d of %d", path, self.state.epoch, self.state.planned_epochs)
         return True
 
     def _write_history(self) -> None:
+        fields = list(dict.fromkeys(k for row in self.state.history for k in row))
         (self.out_dir / "history.json").write_text(json.dumps(self.state.history, indent=2) + "\n")
         with (self.out_dir / "history.csv").open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(self.state.history[0]))
+            writer = csv.DictWriter(fh, fieldnames=fields)
             writer.writeheader()
             writer.writerows(self.state.history)
-
-
-def _dice(tp: float, fp: float, fn: float) -> float:
-    den = 2 * tp + fp + fn
-    return 1.0 if den == 0 else 2 * tp / den

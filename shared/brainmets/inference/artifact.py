@@ -24,6 +24,18 @@ WEIGHTS_FILE = "weights.safetensors"
 DEFAULT_ARTIFACTS_DIR = Path(__file__).resolve().parents[3] / "training" / "artifacts"
 
 
+class TrainingData(BaseModel):
+    """What a model was trained on: a model sees best what it was trained on, and readers must know it."""
+
+    sequence: str = Field(default="FLAIR", description="the MRI sequence of the training slices")
+    plane: str = "axial"
+    in_plane_size: tuple[int, int] | None = Field(default=None, description="pixels of the training slices")
+    dataset: str | None = None
+    institutions: list[str] = Field(default_factory=list)
+    patients: int | None = Field(default=None, description="patients whose slices trained the network")
+    slices: int | None = None
+
+
 class ModelCard(BaseModel):
     """What a model is, how to feed it, how it was trained and how it scores."""
 
@@ -41,6 +53,7 @@ class ModelCard(BaseModel):
     )
     parameters: int = 0
     recipe: dict[str, Any] = Field(default_factory=dict)
+    trained_on: TrainingData = Field(default_factory=TrainingData)
     epochs: int = 0
     best_epoch: int | None = None
     training_time_s: float | None = None
