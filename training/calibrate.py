@@ -4,7 +4,9 @@
 
 Like nnU-Net's post-processing search, the choice is made on validation patients only (never on test ones)
 and written into the model card, so that evaluation and the workers apply it through the one prediction path.
-Small components are removed per slice, as the workers see single slices.
+Small components are removed per slice, as the workers see single slices, and never one of more than
+``MAX_MIN_COMPONENT_PIXELS`` pixels. The choice is constrained to keep every lesion the plain model finds (see
+``search``).
 """
 
 from __future__ import annotations
@@ -20,39 +22,85 @@ from scipy import ndimage
 
 from brainmets.inference import Segmenter
 from brainmets.inference.artifact import read_card, write_card
-from brainmets.metrics import confusion, scores
+from brainmets.inference.postprocess import keep_components, label_components
+from brainmets.metrics import confusion, lesion_counts, scores
 from training.data import PatientVolume, Split, discover_patients, read_patients
 from training.evaluation import evaluate_segmenter
 
 LOGGER = logging.getLogger("training.calibrate")
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
-MIN_PIXELS = (0, 16, 32, 64, 128, 256)
+# Wide grids, so that a best value at an edge means something (a warning is logged when one is).
+THRESHOLDS = tuple(round(0.1 + 0.05 * k, 2) for k in range(17))  # 0.10 ... 0.90
+# No shipped model drops a component of more than 50 pixels: metastases are often a few millimetres across.
+MAX_MIN_COMPONENT_PIXELS = 50
+MIN_PIXELS = (0, 5, 10, 15, 20, 30, 40, MAX_MIN_COMPONENT_PIXELS)
+BASELINE = {"threshold": 0.5, "min_component_pixels": 0}
 # Flip averaging doubles the inference time: it must earn a clear gain, not one within the noise of a dozen
 # validation patients.
 FLIP_MIN_GAIN = 0.01
 
 
+def _detected(truth_labels: list[np.ndarray], masks: list[np.ndarray]) -> int:
+    return sum(len(np.unique(lab[m & (lab > 0)])) for lab, m in zip(truth_labels, masks, strict=True))
+
+
 def search(
     probabilities: list[list[np.ndarray]], truths: list[list[np.ndarray]]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Mean per-patient Dice for every (threshold, min pixels) pair; the best pair first by score, then by
-    the smallest change from the plain 0.5 threshold."""
+    """Score every (threshold, smallest component) pair on the validation patients and pick the best.
+
+    Each pair gets the mean per-patient Dice, the lesion sensitivity (3D lesions touched) and the false-positive
+    lesions per patient. A pair is eligible only if its lesion sensitivity is at least that of the plain model
+    (threshold 0.5, nothing removed) and removing components loses no lesion that its threshold found: per-patient
+    Dice alone rewards deleting small true lesions. The best eligible pair wins on Dice, then on the smallest
+    change from the plain model.
+    """
+    full = np.ones((3, 3, 3), bool)
+    truth_labels = [ndimage.label(np.stack(t), structure=full)[0] for t in truths]
+    truth_stacks = [np.stack(t) for t in truths]
+    n_true = sum(int(lab.max()) for lab in truth_labels)
     grid = []
     for threshold in THRESHOLDS:
-        labelled = [[ndimage.label(p >= threshold) for p in patient] for patient in probabilities]
-        sizes = [[np.bincount(lab.ravel(), minlength=n + 1) for lab, n in patient] for patient in labelled]
+        labelled = [[label_components(p >= threshold) for p in patient] for patient in probabilities]
+        unfiltered_sensitivity = None
         for min_px in MIN_PIXELS:
-            dice = []
-            for patient, patient_sizes, truth in zip(labelled, sizes, truths, strict=True):
-                masks = []
-                for (lab, _), size in zip(patient, patient_sizes, strict=True):
-                    keep = size >= min_px
-                    keep[0] = False
-                    masks.append(keep[lab])
-                dice.append(scores(confusion(np.stack(masks), np.stack(truth)))["dice"])
-            grid.append({"threshold": threshold, "min_component_pixels": min_px, "dice": float(np.mean(dice))})
-    best = max(grid, key=lambda g: (round(g["dice"], 4), -abs(g["threshold"] - 0.5), -g["min_component_pixels"]))
+            masks = [np.stack([keep_components(lab, sizes, min_px) for lab, sizes in patient]) for patient in labelled]
+            dice = [scores(confusion(m, t))["dice"] for m, t in zip(masks, truth_stacks, strict=True)]
+            sensitivity = _detected(truth_labels, masks) / n_true if n_true else 1.0
+            if min_px == 0:
+                unfiltered_sensitivity = sensitivity
+            fp = [lesion_counts(m, t).false_positive_lesions for m, t in zip(masks, truth_stacks, strict=True)]
+            grid.append(
+                {
+                    "threshold": threshold,
+                    "min_component_pixels": min_px,
+                    "dice": float(np.mean(dice)),
+                    "lesion_sensitivity": sensitivity,
+                    "false_positive_lesions_per_patient": float(np.mean(fp)),
+                    "loses_lesions": sensitivity < (unfiltered_sensitivity or 0.0) - 1e-9,
+                }
+            )
+    baseline = _baseline(grid)
+    for g in grid:
+        g["eligible"] = not g["loses_lesions"] and g["lesion_sensitivity"] >= baseline["lesion_sensitivity"] - 1e-9
+    eligible = [g for g in grid if g["eligible"]] or [baseline]
+    best = max(eligible, key=lambda g: (round(g["dice"], 4), -abs(g["threshold"] - 0.5), -g["min_component_pixels"]))
+    for edge in edges_reached(best):
+        LOGGER.warning("the best %s sits at the edge of the search grid", edge)
     return best, grid
+
+
+def _baseline(grid: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(g for g in grid if all(g[k] == v for k, v in BASELINE.items()))
+
+
+def edges_reached(best: dict[str, Any]) -> list[str]:
+    """The settings whose chosen value lies at an edge of its grid (the grid may be too narrow there)."""
+    edges = []
+    if best["threshold"] in (THRESHOLDS[0], THRESHOLDS[-1]):
+        edges.append(f"threshold {best['threshold']} (grid {THRESHOLDS[0]} to {THRESHOLDS[-1]})")
+    if best["min_component_pixels"] == MIN_PIXELS[-1]:
+        edges.append(f"smallest component {best['min_component_pixels']} px (the largest allowed)")
+    return edges
 
 
 def calibrate(artifact: Path, volumes: list[PatientVolume], device: str = "auto") -> dict[str, Any]:
@@ -70,7 +118,7 @@ def calibrate(artifact: Path, volumes: list[PatientVolume], device: str = "auto"
         searches[flip] = search(probabilities, truths)
     flip = searches[True][0]["dice"] - searches[False][0]["dice"] >= FLIP_MIN_GAIN
     best, grid = searches[flip]
-    baseline = next(g for g in searches[False][1] if g["threshold"] == 0.5 and g["min_component_pixels"] == 0)
+    edges = edges_reached(best)
     card = card.model_copy(
         update={
             "threshold": best["threshold"],
@@ -82,9 +130,12 @@ def calibrate(artifact: Path, volumes: list[PatientVolume], device: str = "auto"
     summary = {k: v for k, v in evaluate_segmenter(segmenter, volumes).items() if k != "per_patient"}
     summary["postprocessing_search"] = {
         "chosen": {**best, "flip_averaging": flip},
-        "baseline": baseline,
+        "baseline": _baseline(searches[False][1]),
         "best_without_flip": searches[False][0],
         "best_with_flip": searches[True][0],
+        "at_grid_edge": edges,
+        "constraint": "lesion sensitivity at least that of threshold 0.5 with nothing removed, and no lesion lost"
+        " to component removal",
         "grid": grid,
     }
     write_card(card.model_copy(update={"validation_metrics": summary}), artifact)

@@ -41,6 +41,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int)
     p.add_argument("--examples", type=int, default=4, help="example overlays in the report (0: none)")
     p.add_argument("--notes", type=Path, help="a Markdown file of discussion included in the report")
+    p.add_argument(
+        "--section",
+        action="append",
+        default=[],
+        metavar="TITLE=FILE",
+        help="a Markdown file included under its own heading (repeatable), e.g. the ablation table",
+    )
     return p.parse_args(argv)
 
 
@@ -115,7 +122,13 @@ def main(argv: list[str] | None = None) -> None:
     }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     notes = args.notes.read_text() if args.notes else None
-    report = write_report(metrics, args.out, figures, notes)
+    sections = {}
+    for item in args.section:
+        title, sep, file = item.partition("=")
+        if not sep or not Path(file).is_file():
+            raise SystemExit(f"--section {item!r}: expected TITLE=FILE with an existing file")
+        sections[title] = Path(file).read_text()
+    report = write_report(metrics, args.out, figures, notes, sections)
     print(f"wrote {args.out / 'metrics.json'} and {report}")
 
 

@@ -9,6 +9,8 @@ original size. Definitions (also written into the report):
 - empty-slice false-positive rate: share of slices with empty truth where anything is predicted.
 - lesion sensitivity: 3D connected components (full connectivity) of the truth volumes touched by the
   prediction, over all true components; false-positive lesions: predicted components touching no truth.
+- lesion sensitivity by size: the same per class of a lesion's largest in-plane area, in pixels of a 256 x 256
+  slice: small (< 100), medium (100 to 999) and large (1,000 or more).
 - HD95: 95th percentile symmetric surface distance of the volumes in pixels; patients where either volume is
   empty are left out of the mean and counted.
 Empty masks follow ``brainmets.metrics`` (both empty = 1, one empty = 0).
@@ -23,7 +25,16 @@ from typing import Any
 import numpy as np
 
 from brainmets.inference import Segmenter
-from brainmets.metrics import Confusion, confusion, hd95, lesion_counts, overlap_metrics, scores
+from brainmets.metrics import (
+    SIZE_CLASSES,
+    Confusion,
+    confusion,
+    detection_by_size,
+    hd95,
+    lesion_counts,
+    overlap_metrics,
+    scores,
+)
 from training.data import PatientVolume
 
 
@@ -46,6 +57,7 @@ def evaluate_patient(segmenter: Segmenter, volume: PatientVolume) -> tuple[dict[
         "true_lesions": lesions.true_lesions,
         "detected_lesions": lesions.detected_lesions,
         "false_positive_lesions": lesions.false_positive_lesions,
+        "lesions_by_size": detection_by_size(pred, truth),
         "empty_slices": len(empty),
         "empty_slices_with_prediction": int(sum(empty)),
         "lesion_slices_dice_mean": float(np.mean(lesion_slice_dice)) if lesion_slice_dice else None,
@@ -91,8 +103,19 @@ def evaluate_segmenter(segmenter: Segmenter, volumes: Sequence[PatientVolume]) -
         "false_positive_lesions_per_patient": (
             float(np.mean([r["false_positive_lesions"] for r in rows])) if rows else None
         ),
+        "lesion_sensitivity_by_size": sensitivity_by_size(rows),
         "hd95_mean": float(np.mean(hds)) if hds else None,
         "hd95_patients": len(hds),
         "inference_ms_per_slice": 1000.0 * seconds / n_slices if n_slices else None,
         "per_patient": rows,
     }
+
+
+def sensitivity_by_size(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Pooled true and detected lesions per size class, and the share detected (``None`` with no lesion)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, _, _ in SIZE_CLASSES:
+        true = sum(r["lesions_by_size"][name]["true"] for r in rows)
+        detected = sum(r["lesions_by_size"][name]["detected"] for r in rows)
+        out[name] = {"true": true, "detected": detected, "sensitivity": detected / true if true else None}
+    return out

@@ -25,6 +25,7 @@ TEST_KEYS = (
     "lesion_slices_dice_mean",
     "empty_slice_false_positive_rate",
     "lesion_sensitivity",
+    "lesion_sensitivity_by_size",
     "false_positive_lesions_per_patient",
     "hd95_mean",
     "inference_ms_per_slice",

@@ -62,11 +62,13 @@ def plot_training_curves(histories: dict[str, list[dict[str, float]]], out: Path
     fig, (ax_loss, ax_dice) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=110)
     for m, rows in histories.items():
         epochs = [r["epoch"] for r in rows]
+        validated = [r for r in rows if "val_dice_per_patient" in r]  # runs may validate every few epochs
+        val_epochs = [r["epoch"] for r in validated]
         color = COLORS.get(m)
         ax_loss.plot(epochs, [r["train_loss"] for r in rows], color=color, label=f"{_name(m)} train")
-        ax_loss.plot(epochs, [r["val_loss"] for r in rows], "--", color=color, label=f"{_name(m)} val")
-        ax_dice.plot(epochs, [r["val_dice_per_patient"] for r in rows], color=color, label=_name(m))
-    ax_loss.set(xlabel="epoch", ylabel="Dice loss", title="Loss")
+        ax_loss.plot(val_epochs, [r["val_loss"] for r in validated], "--", color=color, label=f"{_name(m)} val")
+        ax_dice.plot(val_epochs, [r["val_dice_per_patient"] for r in validated], color=color, label=_name(m))
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss")
     ax_dice.set(xlabel="epoch", ylabel="per-patient Dice", title="Validation Dice (model input size)")
     for ax in (ax_loss, ax_dice):
         ax.grid(alpha=0.3)
@@ -101,7 +103,13 @@ def plot_examples(examples: Sequence[dict[str, Any]], out: Path) -> Path | None:
     return path
 
 
-def write_report(metrics: dict[str, Any], out: Path, figures: dict[str, Path | None], notes: str | None = None) -> Path:
+def write_report(
+    metrics: dict[str, Any],
+    out: Path,
+    figures: dict[str, Path | None],
+    notes: str | None = None,
+    sections: dict[str, str] | None = None,
+) -> Path:
     models: dict[str, Any] = metrics["models"]
     names = list(models)
     lines = ["# Evaluation report: U-Net++ against Attention U-Net", ""]
@@ -138,9 +146,26 @@ def write_report(metrics: dict[str, Any], out: Path, figures: dict[str, Path | N
         )
     lines += [
         "",
+        "## Lesion sensitivity by lesion size",
+        "",
+        "A lesion's size is its largest in-plane area in pixels of a 256 x 256 slice; small lesions (under 100 px,"
+        " about 10 mm across) are what metastases often look like.",
+        "",
+        "| model | small (< 100 px) | medium (100-999 px) | large (>= 1,000 px) |",
+        "|---|---|---|---|",
+    ]
+    for m in names:
+        by_size = models[m].get("lesion_sensitivity_by_size") or {}
+        cells = []
+        for cls in ("small", "medium", "large"):
+            c = by_size.get(cls) or {}
+            cells.append(f"{_fmt(c.get('sensitivity'))} ({c.get('detected', 0)}/{c.get('true', 0)})" if c else "n/a")
+        lines.append(f"| {_name(m)} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
         "## Cost: size, training time and speed",
         "",
-        "| model | parameters | GFLOPs / slice | input | epochs (best) | training time | hardware "
+        "| model | parameters | GFLOPs / slice | input (training patch) | epochs (best) | training time | hardware "
         "| inference ms / slice |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -148,10 +173,13 @@ def write_report(metrics: dict[str, Any], out: Path, figures: dict[str, Path | N
         card, r = models[m]["card"], models[m]
         minutes = card.get("training_time_s")
         hw = card.get("hardware", {})
+        patch = card.get("recipe", {}).get("patch_size")
+        where = hw.get("gpu") or hw.get("cpu") or hw.get("device", "?")
         lines.append(
             f"| {_name(m)} | {card.get('parameters', 0):,} | {_fmt(r.get('gflops'), 2)} | "
-            f"{card['input_size'][0]}x{card['input_size'][1]} | {card.get('epochs')} ({card.get('best_epoch')}) | "
-            f"{_fmt(minutes / 60 if minutes else None, 1)} min | {hw.get('device', '?')} x{hw.get('threads', '?')} | "
+            f"{card['input_size'][0]}x{card['input_size'][1]}{f' ({patch}x{patch})' if patch else ''} | "
+            f"{card.get('epochs')} ({card.get('best_epoch')}) | {_fmt(minutes / 60 if minutes else None, 1)} min | "
+            f"{where}, {hw.get('threads', '?')} threads, {hw.get('precision', '?')} | "
             f"{_fmt(r.get('inference_ms_per_slice'), 1)} |"
         )
     lines += [
@@ -189,6 +217,8 @@ def write_report(metrics: dict[str, Any], out: Path, figures: dict[str, Path | N
             f"{_name(a)} wins on {comparison['wins_a']} patients, {_name(b)} on {comparison['wins_b']}. "
             f"{_name(better)} scores higher on average, and {verdict} (Wilcoxon signed-rank test).",
         ]
+    for title, text in (sections or {}).items():
+        lines += ["", f"## {title}", "", text.strip()]
     if notes:
         lines += ["", notes.strip()]
     lines += ["", "## Figures", ""]

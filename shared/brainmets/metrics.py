@@ -109,3 +109,43 @@ def lesion_counts(pred: np.ndarray, truth: np.ndarray) -> LesionCounts:
     detected = len(np.unique(truth_labels[pred & (truth_labels > 0)]))
     matched_pred = len(np.unique(pred_labels[truth & (pred_labels > 0)]))
     return LesionCounts(n_truth, detected, n_pred, n_pred - matched_pred)
+
+
+# Lesion size classes by the largest in-plane area of a lesion, in pixels of a 256 x 256 slice (about 0.9 mm
+# pixels in the LGG data: < 100 px is under about 10 mm across, RANO-BM's smallest measurable lesion).
+SIZE_CLASSES: tuple[tuple[str, float, float], ...] = (
+    ("small", 0, 100),
+    ("medium", 100, 1000),
+    ("large", 1000, float("inf")),
+)
+REFERENCE_SLICE_PIXELS = 256 * 256
+
+
+def lesion_sizes(truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of a truth stack ``(slices, H, W)`` (full connectivity) and each lesion's largest in-plane area,
+    in pixels of a 256 x 256 slice (index 0 is the background)."""
+    truth = np.asarray(truth, dtype=bool)
+    if truth.ndim == 2:
+        truth = truth[None]
+    labels, n = ndimage.label(truth, structure=np.ones((3, 3, 3), bool))
+    largest = np.zeros(n + 1)
+    for plane in labels:
+        counts = np.bincount(plane.ravel(), minlength=n + 1)
+        np.maximum(largest, counts, out=largest)
+    largest[0] = 0
+    return labels, largest * REFERENCE_SLICE_PIXELS / (truth.shape[-2] * truth.shape[-1])
+
+
+def detection_by_size(pred: np.ndarray, truth: np.ndarray) -> dict[str, dict[str, int]]:
+    """True and detected lesions of a stack per size class of ``SIZE_CLASSES`` (detected: any overlap)."""
+    pred, truth = _check_pair(pred, truth)
+    labels, areas = lesion_sizes(truth)
+    pred = pred.reshape(labels.shape)
+    hit = np.zeros(len(areas), bool)
+    hit[np.unique(labels[pred & (labels > 0)])] = True
+    out = {}
+    for name, lo, hi in SIZE_CLASSES:
+        members = (areas >= lo) & (areas < hi)
+        members[0] = False
+        out[name] = {"true": int(members.sum()), "detected": int((members & hit).sum())}
+    return out

@@ -1,0 +1,89 @@
+"""The post-processing search keeps small true lesions, stays within its cap, and says when it hits an edge."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from brainmets.inference.postprocess import postprocess
+from tests.synthetic import ellipse
+from training import calibrate
+
+SHAPE = (64, 64)
+
+
+def blob(center: tuple[int, int], radius: float, value: float) -> np.ndarray:
+    return ellipse(SHAPE, center, (radius, radius)) * value
+
+
+def patient(small_truth: bool, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Three slices: a large lesion found with confidence, then either a small true lesion found with middling
+    confidence or a small false blob of the same look, then an empty slice."""
+    rng = np.random.default_rng(seed)
+    big_truth = ellipse(SHAPE, (32, 32), (10, 10))
+    big_prob = np.clip(blob((32, 32), 10, 0.95) + rng.uniform(0, 0.02, SHAPE), 0, 1)
+    small = ellipse(SHAPE, (20, 44), (2, 2))  # 13 pixels
+    small_prob = blob((20, 44), 2, 0.6)
+    probs = [big_prob, small_prob, np.zeros(SHAPE)]
+    truths = [big_truth, small if small_truth else np.zeros(SHAPE, bool), np.zeros(SHAPE, bool)]
+    return probs, truths
+
+
+def test_a_small_true_lesion_is_never_removed_even_when_dice_would_gain() -> None:
+    cases = [patient(small_truth=k == 0, seed=k) for k in range(6)]  # one small true lesion, five false blobs
+    probabilities = [c[0] for c in cases]
+    truths = [c[1] for c in cases]
+    best, grid = calibrate.search(probabilities, truths)
+    # Removing components under 15 px would delete five false blobs and one true lesion: better per-patient Dice...
+    removing = next(g for g in grid if g["threshold"] == best["threshold"] and g["min_component_pixels"] == 15)
+    keeping = next(g for g in grid if g["threshold"] == best["threshold"] and g["min_component_pixels"] == 0)
+    assert removing["dice"] > keeping["dice"] and removing["loses_lesions"] and not removing["eligible"]
+    # ... but the search keeps every lesion the plain model finds.
+    assert best["lesion_sensitivity"] == 1.0 and best["min_component_pixels"] < 13
+    assert all(g["min_component_pixels"] <= calibrate.MAX_MIN_COMPONENT_PIXELS for g in grid)
+
+
+def test_false_blobs_are_removed_when_no_lesion_is_lost() -> None:
+    cases = [patient(small_truth=False, seed=k) for k in range(4)]
+    best, _ = calibrate.search([c[0] for c in cases], [c[1] for c in cases])
+    assert 13 < best["min_component_pixels"] <= calibrate.MAX_MIN_COMPONENT_PIXELS
+    assert best["lesion_sensitivity"] == 1.0 and best["false_positive_lesions_per_patient"] == 0
+
+
+def test_the_grid_is_wide_and_its_edges_are_reported() -> None:
+    assert calibrate.THRESHOLDS[0] <= 0.1 and calibrate.THRESHOLDS[-1] >= 0.9
+    assert calibrate.MIN_PIXELS[-1] == calibrate.MAX_MIN_COMPONENT_PIXELS == 50
+    assert calibrate.edges_reached({"threshold": 0.5, "min_component_pixels": 10}) == []
+    edges = calibrate.edges_reached({"threshold": calibrate.THRESHOLDS[0], "min_component_pixels": 50})
+    assert len(edges) == 2 and "threshold" in edges[0]
+
+
+def test_calibration_warns_at_a_grid_edge(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(calibrate, "THRESHOLDS", (0.5, 0.6))
+    cases = [patient(small_truth=False, seed=k) for k in range(2)]
+    with caplog.at_level(logging.WARNING, logger="training.calibrate"):
+        best, _ = calibrate.search([c[0] for c in cases], [c[1] for c in cases])
+    assert best["threshold"] in (0.5, 0.6)
+    assert "edge of the search grid" in caplog.text
+
+
+def test_postprocess_drops_only_components_under_the_size() -> None:
+    prob = blob((20, 20), 2, 0.9) + blob((44, 44), 6, 0.9)
+    small = int(ellipse(SHAPE, (20, 20), (2, 2)).sum())
+    assert postprocess(prob, 0.5, 0).sum() == (prob >= 0.5).sum()
+    kept = postprocess(prob, 0.5, small + 1)
+    assert not kept[20, 20] and kept[44, 44]
+    assert postprocess(prob, 0.5, small)[20, 20]
+
+
+def test_committed_models_drop_no_component_over_50_pixels() -> None:
+    cards = Path(__file__).resolve().parents[2] / "training" / "artifacts"
+    found = list(cards.glob("*/model_card.json"))
+    assert found, "no committed model card"
+    for path in found:
+        card = json.loads(path.read_text())
+        assert card["min_component_pixels"] <= calibrate.MAX_MIN_COMPONENT_PIXELS, path.parent.name
