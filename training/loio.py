@@ -1,0 +1,82 @@
+"""Leave-one-institution-out: how the recipe holds up on a site it never saw.
+
+``python -m training.loio --data DIR --out runs/loio [--models attention_unet,unetpp] [--sites CS,DU,HT]``
+
+For each institution of the split's training and validation patients, each model is trained with the recipe on
+the other institutions and scored on the held-out one (whole patients at their original size, threshold 0.5, no
+post-processing, as in the ablation). Test patients are never used. The budget defaults to the ablation's short
+one; ``--budget`` passes other ``training.train`` arguments. Results go to ``OUT/loio.json`` and ``OUT/loio.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from brainmets.networks import DISPLAY_NAMES, MODEL_NAMES
+from training.ablate import DEFAULT_SPLIT, SHORT_BUDGET, Variant, run_variant
+from training.data import Split, institution_of
+
+LOGGER = logging.getLogger("training.loio")
+
+
+def sites_of(split: Split) -> list[str]:
+    return sorted({institution_of(p) for p in split.train + split.val})
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    def f(v: Any, digits: int = 3) -> str:
+        return "n/a" if v is None else f"{v:.{digits}f}"
+
+    lines = [
+        "| model | held-out site | patients | per-patient Dice | pooled Dice | lesion sens. | small-lesion sens. "
+        "| FP lesions / patient |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {DISPLAY_NAMES.get(r['model'], r['model'])} | {r['holdout']} | {r['validation_patients']} | "
+            f"{f(r['per_patient_dice'])} | {f(r['pooled_dice'])} | {f(r['lesion_sensitivity'])} | "
+            f"{f(r['small_lesion_sensitivity'])} | {f(r['false_positive_lesions_per_patient'], 2)} |"
+        )
+    for model in dict.fromkeys(r["model"] for r in rows):
+        mine = [r for r in rows if r["model"] == model]
+        weights = np.array([r["validation_patients"] for r in mine], float)
+        mean = float(np.average([r["per_patient_dice"] for r in mine], weights=weights))
+        lines.append(
+            f"| {DISPLAY_NAMES.get(model, model)} | all sites, by patient | {int(weights.sum())} | {mean:.3f} | | | | |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=Path("../shared/data/lgg-flair"))
+    p.add_argument("--out", type=Path, default=Path("runs/loio"))
+    p.add_argument("--split", type=Path, default=DEFAULT_SPLIT)
+    p.add_argument("--models", type=lambda s: [m for m in s.split(",") if m], default=list(MODEL_NAMES))
+    p.add_argument("--sites", type=lambda s: [x for x in s.split(",") if x], help="default: every site")
+    p.add_argument("--budget", type=shlex.split, default=SHORT_BUDGET, help="training.train arguments, quoted")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    split = Split.load(args.split)
+    sites = args.sites or sites_of(split)
+    rows = []
+    for site in sites:
+        for model in args.models:
+            variant = Variant(f"{model}_holdout_{site}", "institution", f"{site} held out", model=model, holdout=site)
+            rows.append(run_variant(variant, args.data, args.out, args.split, sys.executable, args.budget))
+            (args.out / "loio.json").write_text(json.dumps(rows, indent=2) + "\n")
+            (args.out / "loio.md").write_text(markdown(rows))
+    print(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()
