@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from brainmets.inference.artifact import TrainingData
 
 
 class Metrics(BaseModel):
@@ -63,6 +65,8 @@ class ModelPublic(BaseModel):
     test_metrics: dict[str, Any] = {}
     validation_metrics: dict[str, Any] = {}
     recipe: dict[str, Any] = {}
+    # Cards registered before the field existed still validate, with the defaults the training script assumes.
+    trained_on: TrainingData = Field(default_factory=TrainingData)
     hardware: dict[str, Any] = {}
     available: bool = True
 

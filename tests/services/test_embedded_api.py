@@ -16,6 +16,7 @@ from brainmets.db import OutboxMessage, Scan
 from brainmets.db.migrate import upgrade
 from services.embedded.main import build_embedded
 from services.gateway.relay import OutboxRelay
+from services.results_api.schemas import ModelPublic
 from services.worker.runner import MissingArtifactError
 from tests.services.polling import wait_final
 from tests.services.synthetic import head_slice, mask_bytes, png_bytes, tiff_bytes, upload_files
@@ -155,6 +156,16 @@ def test_models_describe_each_model_from_its_card(embedded) -> None:
     assert models["attention_unet"]["version"] == "test-1"
     assert models["unetpp"]["parameters"] > 0
     assert models["unetpp"]["test_metrics"] == {"dice": 0.5}
+    # The web app reads what each model was trained on; the test cards keep the training script's defaults.
+    assert models["unetpp"]["trained_on"]["sequence"] == "FLAIR"
+    assert models["unetpp"]["trained_on"]["plane"] == "axial"
+
+
+def test_model_cards_from_before_training_data_still_validate() -> None:
+    old = {"name": "unetpp", "display_name": "U-Net++", "version": "old-1", "parameters": 1, "input_size": [64, 64]}
+    public = ModelPublic.model_validate(old).model_dump(mode="json")
+    assert public["trained_on"]["sequence"] == "FLAIR"
+    assert public["trained_on"]["institutions"] == []
 
 
 def test_health_ready_docs_and_web_app(embedded) -> None:

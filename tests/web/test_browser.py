@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.web.tiny_models import synthetic_slice, write_tiny_artifacts
+from tests.web.tiny_models import PATCH_SIZE, synthetic_slice, write_tiny_artifacts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -412,8 +412,23 @@ def test_models_view_compares_the_model_cards(page: object, app_url: str) -> Non
         assert cell.and_(page.locator('[data-metric="inference_ms"]')).text_content() == "3.5 ms"
         assert cell.and_(page.locator('[data-metric="test_size"]')).text_content() == "3 / 60"
         assert cell.and_(page.locator('[data-metric="flip_averaging"]')).text_content() == "off"
+        # What the networks were trained on, from the cards' trained_on and recipe.
+        assert cell.and_(page.locator('[data-metric="trained_sequence"]')).text_content() == "FLAIR, axial"
+        assert cell.and_(page.locator('[data-metric="trained_in_plane_size"]')).text_content() == "256 × 256"
+        assert cell.and_(page.locator('[data-metric="trained_institutions"]')).text_content() == "CS, DU, HT"
+        assert cell.and_(page.locator('[data-metric="trained_size"]')).text_content() == "68 / 2,548"
+        assert cell.and_(page.locator('[data-metric="small_lesion_sensitivity"]')).text_content() == "0.750 (9/12)"
+    patches = {model: table.locator(f'td[data-model="{model}"][data-metric="patch_size"]') for model in PATCH_SIZE}
+    assert patches["unetpp"].text_content() == f"{PATCH_SIZE['unetpp']} × {PATCH_SIZE['unetpp']}"
+    assert patches["attention_unet"].text_content() == "whole slices"
     assert "Parameters" in (table.text_content() or "")
     _shoot(page, "web-models.png")
+
+    # The upload view says, from the same cards, which slices the models expect.
+    page.goto(f"{app_url}/#/upload")
+    lede = page.locator("#upload-help", has_text="256 × 256 pixels")
+    lede.wait_for()
+    assert "trained on axial FLAIR slices of 256 × 256 pixels" in (lede.text_content() or "")
     assert console.errors == [], console.errors
 
 

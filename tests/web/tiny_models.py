@@ -14,6 +14,7 @@ import torch
 
 from brainmets.imaging.preprocess import NormalizationConfig, prepare_batch
 from brainmets.inference import ModelCard, save_artifact
+from brainmets.inference.artifact import TrainingData
 from brainmets.networks import build_model
 from tests.synthetic import make_slice
 
@@ -22,6 +23,18 @@ NETWORK = {"widths": [4, 8, 16], "norm": "instance"}
 INPUT_SIZE = (64, 64)
 # Shown by the Models view; the browser test reads them back.
 TEST_DICE = {"unetpp": 0.812, "attention_unet": 0.798}
+# As training/train.py describes the LGG FLAIR slices: native 256 x 256, resized to the input size.
+TRAINED_ON = TrainingData(
+    sequence="FLAIR",
+    plane="axial",
+    in_plane_size=(256, 256),
+    dataset="lgg-flair",
+    institutions=["CS", "DU", "HT"],
+    patients=68,
+    slices=2548,
+)
+# One card trained on patches, the other on whole slices, so that the Models view shows both.
+PATCH_SIZE = {"unetpp": INPUT_SIZE[0] // 2, "attention_unet": None}
 
 
 def synthetic_slice(size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,6 +71,8 @@ def write_tiny_artifacts(root: Path, steps: int = 40) -> Path:
             version="web-test-1",
             network=NETWORK,
             input_size=INPUT_SIZE,
+            recipe={"preset": "web-test", "input_size": INPUT_SIZE[0], "patch_size": PATCH_SIZE[name]},
+            trained_on=TRAINED_ON,
             epochs=1,
             training_time_s=time.perf_counter() - started,
             # The shape of training/evaluate.py's summary, as training/publish.py records it.
@@ -67,6 +82,11 @@ def write_tiny_artifacts(root: Path, steps: int = 40) -> Path:
                 "per_patient_dice_mean": TEST_DICE[name] - 0.05,
                 "global": {"dice": TEST_DICE[name], "iou": 0.7, "precision": 0.8, "recall": 0.85, "f1": 0.81},
                 "lesion_sensitivity": 0.9,
+                "lesion_sensitivity_by_size": {
+                    "small": {"true": 12, "detected": 9, "sensitivity": 0.75},
+                    "medium": {"true": 20, "detected": 19, "sensitivity": 0.95},
+                    "large": {"true": 8, "detected": 8, "sensitivity": 1.0},
+                },
                 "hd95_mean": 4.25,
                 "inference_ms_per_slice": 3.5,
             },

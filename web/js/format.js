@@ -40,6 +40,12 @@ export function formatCount(value) {
   return String(value);
 }
 
+/** An image size, [width, height] in pixels, as "256 × 256", or a dash. */
+export function formatSize(size) {
+  const valid = Array.isArray(size) && size.length === 2 && size.every((v) => Number.isFinite(v));
+  return valid ? size.join(" × ") : DASH;
+}
+
 /** A file size: "512 B", "1.5 MB". */
 export function formatBytes(bytes) {
   if (bytes < 1024) return `${bytes} B`;

@@ -1,6 +1,7 @@
 /**
  * Models view: the two models compared from the evaluation recorded in their model cards (GET /api/models):
- * test metrics side by side, generalisation (validation vs test), size, training time and inference speed.
+ * test metrics side by side, what they were trained on, generalisation (validation vs test), size, training
+ * time and inference speed.
  */
 import { MODELS, MODEL_LABELS, getModels } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
@@ -11,6 +12,7 @@ import {
   formatInteger,
   formatMetric,
   formatMs,
+  formatSize,
 } from "../format.js";
 import { COLOURS } from "../render/palette.js";
 import { swatch } from "../swatch.js";
@@ -59,6 +61,62 @@ export function describeHardware(hardware) {
   return typeof hardware.device === "string" ? hardware.device : "—";
 }
 
+/** "FLAIR, axial": the sequence and plane of the training slices. */
+export function describeSequence(trainedOn) {
+  const parts = [trainedOn?.sequence, trainedOn?.plane].filter((p) => typeof p === "string" && p);
+  return parts.length ? parts.join(", ") : "—";
+}
+
+/**
+ * The side of the training patches as "128 × 128", or "whole slices" (a null patch size, or one no smaller
+ * than the slices: training crops patches to the slice size).
+ */
+export function formatPatchSize(recipe) {
+  if (!recipe || typeof recipe !== "object" || !("patch_size" in recipe)) return "—";
+  const patch = recipe.patch_size;
+  if (patch === null) return "whole slices";
+  if (number(patch) === null) return "—";
+  const slice = number(recipe.input_size);
+  return slice !== null && patch >= slice ? "whole slices" : `${patch} × ${patch}`;
+}
+
+/** Institution codes, comma-joined. */
+export function formatInstitutions(codes) {
+  const names = Array.isArray(codes) ? codes.filter((c) => typeof c === "string" && c) : [];
+  return names.length ? names.join(", ") : "—";
+}
+
+/** "3 / 60" from `patients` and `slices` (of test metrics or training data); "—" for a missing one. */
+export function formatPatientsSlices(block) {
+  const patients = number(block?.patients);
+  const slices = number(block?.slices);
+  if (patients === null && slices === null) return "—";
+  return `${formatInteger(patients)} / ${formatInteger(slices)}`;
+}
+
+/**
+ * A size class of the pooled lesion sensitivity ("small", "medium", "large"): {true, detected, sensitivity}.
+ * @returns {{true: number|null, detected: number|null, sensitivity: number|null}|null}
+ */
+export function lesionSizeClass(metrics, sizeClass) {
+  const block = metrics?.lesion_sensitivity_by_size?.[sizeClass];
+  if (!block || typeof block !== "object") return null;
+  return {
+    true: number(block.true),
+    detected: number(block.detected),
+    sensitivity: number(block.sensitivity),
+  };
+}
+
+/** "0.750 (3/4)": the sensitivity and the lesions behind it; "— (0/0)" when the test set has none. */
+export function formatLesionSensitivity(block) {
+  if (!block) return "—";
+  const share = formatMetric(block.sensitivity);
+  return block.true === null || block.detected === null
+    ? share
+    : `${share} (${formatInteger(block.detected)}/${formatInteger(block.true)})`;
+}
+
 function bar(value, colour) {
   const percent = number(value) === null ? 0 : Math.max(0, Math.min(1, value)) * 100;
   return h(
@@ -70,6 +128,7 @@ function bar(value, colour) {
 
 /**
  * Rows of the comparison: [heading, key for data-metric, value of a card, format, drawn as a bar].
+ * The bar is true (the value is its fraction), false, or a function giving the fraction from the value.
  * A heading row is [title] alone.
  */
 const ROWS = [
@@ -99,6 +158,13 @@ const ROWS = [
     true,
   ],
   [
+    "Small-lesion sensitivity (< 100 px)",
+    "small_lesion_sensitivity",
+    (c) => lesionSizeClass(c.test_metrics, "small"),
+    formatLesionSensitivity,
+    (block) => block?.sensitivity ?? null,
+  ],
+  [
     "False-positive lesions / patient",
     "false_positive_lesions_per_patient",
     (c) => number(c.test_metrics?.false_positive_lesions_per_patient),
@@ -112,6 +178,20 @@ const ROWS = [
     (v) => (v === null ? "—" : v.toFixed(1)),
     false,
   ],
+  // What the networks saw: they segment best slices like these.
+  ["Training data"],
+  ["MRI sequence", "trained_sequence", (c) => c.trained_on, describeSequence, false],
+  ["In-plane size", "trained_in_plane_size", (c) => c.trained_on?.in_plane_size, formatSize, false],
+  ["Training patches", "patch_size", (c) => c.recipe, formatPatchSize, false],
+  [
+    "Dataset",
+    "trained_dataset",
+    (c) => c.trained_on?.dataset,
+    (v) => (typeof v === "string" && v ? v : "—"),
+    false,
+  ],
+  ["Institutions", "trained_institutions", (c) => c.trained_on?.institutions, formatInstitutions, false],
+  ["Patients / slices", "trained_size", (c) => c.trained_on, formatPatientsSlices, false],
   ["Generalisation"],
   [
     "Validation Dice (per patient)",
@@ -120,7 +200,7 @@ const ROWS = [
     formatMetric,
     true,
   ],
-  ["Test patients / slices", "test_size", (c) => c.test_metrics, formatTestSize, false],
+  ["Test patients / slices", "test_size", (c) => c.test_metrics, formatPatientsSlices, false],
   ["Cost"],
   ["Parameters", "parameters", (c) => number(c.parameters), formatCount, false],
   [
@@ -133,7 +213,7 @@ const ROWS = [
   ["Inference per slice", "inference_ms", inferenceMs, formatMs, false],
   ["Training time", "training_time_s", (c) => number(c.training_time_s), formatDuration, false],
   ["Epochs (best)", "epochs", (c) => c, formatEpochs, false],
-  ["Trained on", "hardware", (c) => c.hardware, describeHardware, false],
+  ["Training hardware", "hardware", (c) => c.hardware, describeHardware, false],
   ["Prediction"],
   [
     "Decision threshold",
@@ -156,15 +236,9 @@ const ROWS = [
     (v) => (v === undefined || v === null ? "—" : v ? "on" : "off"),
     false,
   ],
-  ["Input size", "input_size", (c) => c.input_size, (v) => (Array.isArray(v) ? v.join(" × ") : "—"), false],
+  ["Input size", "input_size", (c) => c.input_size, formatSize, false],
   ["Version", "version", (c) => c.version, (v) => v ?? "—", false],
 ];
-
-function formatTestSize(metrics) {
-  const patients = number(metrics?.patients);
-  const slices = number(metrics?.slices);
-  return patients === null ? "—" : `${formatInteger(patients)} / ${formatInteger(slices)}`;
-}
 
 function formatEpochs(card) {
   if (!card.epochs) return "—";
@@ -228,7 +302,14 @@ export function mountModels(outlet) {
           return h(
             "td",
             { class: "num", dataset: { model: name, metric: key } },
-            drawBar ? h("span", { class: "metric-cell" }, text, bar(value, colour(name))) : text,
+            drawBar
+              ? h(
+                  "span",
+                  { class: "metric-cell" },
+                  text,
+                  bar(typeof drawBar === "function" ? drawBar(value) : value, colour(name)),
+                )
+              : text,
           );
         }),
       );

@@ -2,9 +2,9 @@
  * Upload view: pick or drop an MRI slice and, optionally, its ground-truth mask; check them; send them with
  * progress; open the case when the server has accepted it.
  */
-import { MODELS, MODEL_LABELS, uploadScan } from "../api.js";
+import { MODELS, MODEL_LABELS, getModels, uploadScan } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
-import { formatBytes } from "../format.js";
+import { formatBytes, formatSize } from "../format.js";
 
 /** Formats the server decodes. */
 export const ACCEPTED_TYPES = Object.freeze(["image/png", "image/jpeg", "image/tiff"]);
@@ -28,6 +28,48 @@ export function checkFile(file) {
     return `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(MAX_UPLOAD_BYTES)}.`;
   }
   return null;
+}
+
+/** Shown while the model cards load, and when they cannot be read: what the models so far were trained on. */
+export const TRAINING_FALLBACK =
+  "The models were trained on axial FLAIR slices; other sequences give less reliable masks.";
+
+// Sequences a reader is likely to have at hand; those no model was trained on are named as less reliable.
+const COMMON_SEQUENCES = ["FLAIR", "T1", "T2", "post-contrast"];
+
+/** "axial FLAIR slices of 256 × 256 pixels", from a card's `trained_on`. */
+function trainingSlices(trainedOn) {
+  const kind = [trainedOn.plane, trainedOn.sequence].filter((w) => typeof w === "string" && w).join(" ");
+  const size = formatSize(trainedOn.in_plane_size);
+  return `${kind} slices${size === "—" ? "" : ` of ${size} pixels`}`;
+}
+
+/**
+ * What the models expect, from their cards (GET /api/models): one sentence when the cards agree, each model
+ * named when they do not.
+ * @param {object[]} cards
+ * @returns {string|null} null when no card says which sequence its model was trained on
+ */
+export function describeTrainingData(cards) {
+  const described = (Array.isArray(cards) ? cards : [])
+    .filter((card) => typeof card?.trained_on?.sequence === "string" && card.trained_on.sequence)
+    .map((card) => ({
+      name: card.display_name ?? MODEL_LABELS[card.name] ?? card.name,
+      sequence: card.trained_on.sequence.toLowerCase(),
+      slices: trainingSlices(card.trained_on),
+    }));
+  if (!described.length) return null;
+  const [first, ...rest] = described;
+  const each = [
+    `${first.name} was trained on ${first.slices}`,
+    ...rest.map((d) => `${d.name} on ${d.slices}`),
+  ];
+  const agree = rest.length > 0 && rest.every((d) => d.slices === first.slices);
+  const trained = agree ? `The models were trained on ${first.slices}` : each.join(", ");
+  const sequences = new Set(described.map((d) => d.sequence));
+  const others = COMMON_SEQUENCES.filter((s) => !sequences.has(s.toLowerCase()));
+  const named = others.length ? ` (${others.join(", ")})` : "";
+  return `${trained}; other sequences${named} give less reliable masks.`;
 }
 
 /** Types the browser itself can preview (TIFF it cannot). */
@@ -110,6 +152,7 @@ function dropZone({ id, label, hint, required, onFile }) {
  * @returns {() => void} cleanup
  */
 export function mountUpload(outlet, { navigate }) {
+  const controller = new AbortController();
   const files = { image: null, groundTruth: null };
   const error = h("div", { class: "alert", attrs: { role: "alert", hidden: true } });
   const progress = h("progress", { attrs: { max: "1", value: "0", "aria-label": "Upload progress" } });
@@ -202,21 +245,32 @@ export function mountUpload(outlet, { navigate }) {
     }
   });
 
+  // Slices unlike the training data give worse masks: say what the models expect, from their cards.
+  const expectation = h("span", { text: TRAINING_FALLBACK });
   replaceChildren(
     outlet,
     h(
       "section",
       { class: "page page-narrow" },
       h("h1", { text: "New scan", attrs: { tabindex: "-1" } }),
-      h("p", {
-        class: "lede",
-        attrs: { id: "upload-help" },
-        text: "Upload one axial brain MRI slice (FLAIR). Both networks segment it; you can follow them live.",
-      }),
+      h(
+        "p",
+        { class: "lede", attrs: { id: "upload-help" } },
+        "Upload one brain MRI slice; both networks segment it and you can follow them live. ",
+        expectation,
+      ),
       form,
     ),
   );
+  getModels(controller.signal)
+    .then((payload) => {
+      const text = describeTrainingData(payload?.models);
+      if (text) replaceChildren(expectation, text);
+    })
+    // The upload works without the cards: the static sentence stays.
+    .catch(() => {});
   return () => {
+    controller.abort();
     window.removeEventListener("dragover", keepDropsInZones);
     window.removeEventListener("drop", keepDropsInZones);
     for (const zone of zones) zone.dispose();
