@@ -24,14 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from brainmets.inference.artifact import CARD_FILE, read_card
+from training.augment import AugmentConfig
 from training.data import Split, institution_of
 
 LOGGER = logging.getLogger("training.ablate")
 DEFAULT_SPLIT = Path(__file__).resolve().parent / "splits" / "lgg-flair.json"
 # The short budget every variant shares (the production recipe trains longer).
 SHORT_BUDGET = ["--epochs", "12", "--samples-per-epoch", "1600", "--set", "val_every=3"]
-# The previous recipe as the new code expresses it: whole slices resized to 128 x 128, soft Dice alone, no weight
-# average, light augmentation (rotation, zoom, mirroring, gamma, contrast, brightness, noise).
+# The previous recipe's augmentation as the new code expresses it: rotation, zoom, mirroring, gamma, contrast,
+# brightness and noise on most patches, nothing that imitates another scanner or sequence.
 LIGHT_AUGMENT = [
     "augment.p_rotation=0.8",
     "augment.rotation_deg=15",
@@ -52,8 +53,11 @@ LIGHT_AUGMENT = [
     "augment.p_bias_field=0",
     "augment.p_curve=0",
 ]
+# nnU-Net's rates and ranges, with random intensity curves on a fifth of the patches.
+NNUNET_AUGMENT = [f"augment.{k}={json.dumps(v)}" for k, v in AugmentConfig.nnunet().model_dump(mode="json").items()]
 # Between the two: nnU-Net's transforms at lower rates, and fewer intensity curves.
 MODERATE_AUGMENT = [
+    *NNUNET_AUGMENT,
     "augment.p_elastic=0.1",
     "augment.p_blur=0.1",
     "augment.p_low_resolution=0.1",
@@ -61,11 +65,14 @@ MODERATE_AUGMENT = [
     "augment.p_bias_field=0.1",
     "augment.p_curve=0.1",
 ]
+# The previous recipe: whole slices resized to 128 x 128, soft Dice alone, no weight average, light augmentation.
 OLD_RECIPE = ["input_size=128", "patch_size=null", "loss=dice", "ema_decay=null", *LIGHT_AUGMENT]
 
 
 @dataclass(frozen=True)
 class Variant:
+    """One training run of the study: ``overrides`` of the recipe, compared against ``reference``."""
+
     name: str
     lever: str
     change: str
@@ -73,35 +80,46 @@ class Variant:
     model: str = "attention_unet"
     holdout: str | None = None  # an institution: train on the others, validate on it
     extra_args: list[str] = field(default_factory=list)
+    reference: str | None = "recipe"
 
 
 VARIANTS: tuple[Variant, ...] = (
-    Variant("recipe", "reference", "the recipe: 128 px native-resolution patches, Dice + BCE, EMA, full augmentation"),
+    Variant("recipe", "reference", "the recipe: 128 px native-resolution patches, Dice + BCE, EMA, its augmentation",
+            reference=None),
     Variant("old_recipe", "reference", "the previous recipe (resized 128 x 128, Dice, no EMA, light augmentation)",
             OLD_RECIPE),
-    Variant("light_augment", "augmentation", "the previous light augmentation instead of nnU-Net's set and curves",
+    Variant("light_augment", "augmentation", "the previous light augmentation, no scanner or sequence transforms",
             LIGHT_AUGMENT),
+    Variant("nnunet_augment", "augmentation", "nnU-Net's rates and ranges, intensity curves on 20% of patches",
+            NNUNET_AUGMENT),
     Variant("moderate_augment", "augmentation", "nnU-Net's set at lower rates, intensity curves on 10% of patches",
             MODERATE_AUGMENT),
+    Variant("resize_128_nnunet", "native resolution", "whole slices resized to 128 x 128 (nnU-Net augmentation)",
+            ["input_size=128", "patch_size=null", *NNUNET_AUGMENT], reference="nnunet_augment"),
+    Variant("dice_only_nnunet", "Dice + BCE", "soft Dice alone (nnU-Net augmentation)", ["loss=dice", *NNUNET_AUGMENT],
+            reference="nnunet_augment"),
+    Variant("patch_192_light", "native resolution", "192 px patches, half the steps: equal time (light augmentation)",
+            ["patch_size=192", *LIGHT_AUGMENT], extra_args=["--epochs", "6"], reference="light_augment"),
     Variant("resize_128", "native resolution", "whole slices resized to 128 x 128 instead of native-resolution patches",
             ["input_size=128", "patch_size=null"]),
-    Variant("dice_only", "Dice + BCE", "soft Dice alone", ["loss=dice"]),
     Variant("no_ema", "weight EMA", "no weight average", ["ema_decay=null"]),
-    Variant("lesion_0.33", "lesion share", "a third of each batch centred on a lesion", ["lesion_fraction=0.33"]),
-    Variant("lr_1e-3", "learning rate", "peak learning rate 1e-3 (recipe 2e-3)", ["lr=0.001"]),
-    Variant("lr_4e-3", "learning rate", "peak learning rate 4e-3", ["lr=0.004"]),
+    Variant("dice_only", "Dice + BCE", "soft Dice alone", ["loss=dice"]),
+    Variant("lr_4e-3", "learning rate", "peak learning rate 4e-3 (recipe 2e-3)", ["lr=0.004"]),
+    Variant("lr_1e-3", "learning rate", "peak learning rate 1e-3", ["lr=0.001"]),
     Variant("epochs_x2", "epochs", "twice the epochs", extra_args=["--epochs", "24"]),
-    Variant("loio_HT", "augmentation (LOIO)", "full augmentation, HT held out", holdout="HT"),
-    Variant("loio_HT_no_curves", "augmentation (LOIO)", "no random intensity curves, HT held out",
-            ["augment.p_curve=0"], holdout="HT"),
-    Variant("loio_HT_light", "augmentation (LOIO)", "the previous light augmentation, HT held out",
-            LIGHT_AUGMENT, holdout="HT"),
-    Variant("unetpp_ds_equal", "deep supervision", "U-Net++, heads weighted equally (the paper)", model="unetpp"),
+    Variant("lesion_0.33", "lesion share", "a third of each batch centred on a lesion", ["lesion_fraction=0.33"]),
+    Variant("unetpp_ds_equal", "deep supervision", "U-Net++, heads weighted equally (the paper, the recipe)",
+            model="unetpp", reference=None),
     Variant("unetpp_ds_halving", "deep supervision", "U-Net++, each head half the next deeper one",
-            ["deep_supervision_weights=halving"], model="unetpp"),
+            ["deep_supervision_weights=halving"], model="unetpp", reference="unetpp_ds_equal"),
+    Variant("loio_HT", "augmentation (LOIO)", "the recipe, HT held out", holdout="HT", reference=None),
+    Variant("loio_HT_light", "augmentation (LOIO)", "light augmentation, HT held out", LIGHT_AUGMENT, holdout="HT",
+            reference="loio_HT"),
+    Variant("loio_HT_nnunet", "augmentation (LOIO)", "nnU-Net augmentation, HT held out", NNUNET_AUGMENT,
+            holdout="HT", reference="loio_HT"),
     Variant("fp32", "precision", "fp32 instead of bf16 autocast (native bf16 CPU)", ["amp=false"]),
-    Variant("lesion_0.67", "lesion share", "two thirds of each batch centred on a lesion", ["lesion_fraction=0.67"]),
     Variant("poly", "schedule", "nnU-Net's polynomial decay instead of cosine", ["schedule=poly"]),
+    Variant("lesion_0.67", "lesion share", "two thirds of each batch centred on a lesion", ["lesion_fraction=0.67"]),
     Variant("epochs_half", "epochs", "half the epochs", extra_args=["--epochs", "6"]),
 )  # fmt: skip
 
@@ -161,21 +179,20 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     def f(v: Any, digits: int = 3) -> str:
         return "n/a" if v is None else (f"{v:.{digits}f}" if isinstance(v, float) else str(v))
 
-    refs = {r["model"] + (r["holdout"] or ""): r for r in rows if r["name"] in ("recipe", "loio_HT", "unetpp_ds_equal")}
+    by_name = {r["name"]: r for r in rows}
     lines = [
-        "| variant | lever | change | model | validated on | per-patient Dice | Δ | pooled Dice | lesion sens. "
-        "| small-lesion sens. | FP lesions / patient | training min | ms / step |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| variant | lever | change | model | validated on | per-patient Dice | Δ (against) | pooled Dice "
+        "| lesion sens. | FP lesions / patient | training min | ms / step |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        ref = refs.get(r["model"] + (r["holdout"] or ""))
-        delta = None if ref is None or ref is r else r["per_patient_dice"] - ref["per_patient_dice"]
+        ref = by_name.get(r["reference"] or "")
+        delta = "" if ref is None else f"{r['per_patient_dice'] - ref['per_patient_dice']:+.3f} ({ref['name']})"
         where = f"{r['holdout']} (held out)" if r["holdout"] else "validation patients"
         lines.append(
             f"| {r['name']} | {r['lever']} | {r['change']} | {r['model']} | {where} | {f(r['per_patient_dice'])} | "
-            f"{'' if delta is None else f'{delta:+.3f}'} | {f(r['pooled_dice'])} | {f(r['lesion_sensitivity'])} | "
-            f"{f(r['small_lesion_sensitivity'])} | {f(r['false_positive_lesions_per_patient'], 2)} | "
-            f"{f(r['training_min'], 1)} | {f(r['ms_per_step'], 0)} |"
+            f"{delta} | {f(r['pooled_dice'])} | {f(r['lesion_sensitivity'])} | "
+            f"{f(r['false_positive_lesions_per_patient'], 2)} | {f(r['training_min'], 1)} | {f(r['ms_per_step'], 0)} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -24,7 +24,14 @@ from training.comparison import paired_comparison
 from training.complexity import forward_flops
 from training.data import PatientVolume, Split, discover_patients, read_patients
 from training.evaluation import evaluate_segmenter
-from training.report import load_histories, plot_examples, plot_per_patient, plot_training_curves, write_report
+from training.report import (
+    load_histories,
+    plot_examples,
+    plot_per_patient,
+    plot_training_curves,
+    previous_table,
+    write_report,
+)
 
 LOGGER = logging.getLogger("training.evaluate")
 
@@ -41,6 +48,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int)
     p.add_argument("--examples", type=int, default=4, help="example overlays in the report (0: none)")
     p.add_argument("--notes", type=Path, help="a Markdown file of discussion included in the report")
+    p.add_argument(
+        "--reuse-metrics",
+        action="store_true",
+        help="rewrite the report from OUT/metrics.json without scoring again (e.g. after adding a section)",
+    )
+    p.add_argument("--previous", type=Path, help="an earlier metrics.json: the report compares old against new")
     p.add_argument(
         "--section",
         action="append",
@@ -78,21 +91,8 @@ def pick_examples(volumes: list[PatientVolume], segmenters: dict[str, Segmenter]
     return examples
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    artifacts = find_artifacts(args.weights_dir, args.models)
-    if not artifacts:
-        raise SystemExit(f"no model artifact (model_card.json + weights.safetensors) under {args.weights_dir}")
-    if args.models:
-        missing = set(args.models) - set(artifacts)
-        if missing:
-            raise SystemExit(f"no artifact for {', '.join(sorted(missing))} under {args.weights_dir}")
-    volumes = select_volumes(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    segmenters = {name: Segmenter.load(path, device=args.device) for name, path in artifacts.items()}
+def score(segmenters: dict[str, Segmenter], volumes: list[PatientVolume], args: argparse.Namespace) -> dict[str, Any]:
+    """Every figure of every model on ``volumes``, and the paired comparison of two models."""
     models: dict[str, Any] = {}
     for name, seg in segmenters.items():
         LOGGER.info("evaluating %s (%s) on %d patients", name, seg.version, len(volumes))
@@ -115,6 +115,35 @@ def main(argv: list[str] | None = None) -> None:
         dice = {m: {r["patient"]: r["dice"] for r in models[m]["per_patient"]} for m in (a, b)}
         if len(volumes) >= 2:
             metrics["comparison"] = {"models": [a, b], **paired_comparison(dice[a], dice[b])}
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    artifacts = find_artifacts(args.weights_dir, args.models)
+    if not artifacts:
+        raise SystemExit(f"no model artifact (model_card.json + weights.safetensors) under {args.weights_dir}")
+    if args.models:
+        missing = set(args.models) - set(artifacts)
+        if missing:
+            raise SystemExit(f"no artifact for {', '.join(sorted(missing))} under {args.weights_dir}")
+    volumes = select_volumes(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    segmenters = {name: Segmenter.load(path, device=args.device) for name, path in artifacts.items()}
+    if args.reuse_metrics:
+        metrics = json.loads((args.out / "metrics.json").read_text())
+        stale = {
+            m for m, r in metrics["models"].items() if m in segmenters and r["card"]["version"] != segmenters[m].version
+        }
+        if stale:
+            raise SystemExit(f"{args.out / 'metrics.json'} scored other versions of {', '.join(sorted(stale))}")
+        models = metrics["models"]
+    else:
+        metrics = score(segmenters, volumes, args)
+        models = metrics["models"]
     figures = {
         "per_patient": plot_per_patient(models, args.out),
         "curves": plot_training_curves(load_histories(artifacts), args.out),
@@ -128,6 +157,8 @@ def main(argv: list[str] | None = None) -> None:
         if not sep or not Path(file).is_file():
             raise SystemExit(f"--section {item!r}: expected TITLE=FILE with an existing file")
         sections[title] = Path(file).read_text()
+    if args.previous:
+        sections = {"Old against new": previous_table(json.loads(args.previous.read_text()), metrics), **sections}
     report = write_report(metrics, args.out, figures, notes, sections)
     print(f"wrote {args.out / 'metrics.json'} and {report}")
 

@@ -248,3 +248,33 @@ def load_histories(artifact_dirs: dict[str, Path]) -> dict[str, list[dict[str, f
         if path.is_file():
             out[name] = json.loads(path.read_text())
     return out
+
+
+def previous_table(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """The earlier evaluation's figures beside this one's, per model (same patients where the subsets match)."""
+    rows = [
+        ("per-patient Dice mean", lambda r: r.get("per_patient_dice_mean"), 3),
+        ("per-patient Dice median", lambda r: r.get("per_patient_dice_median"), 3),
+        ("pooled Dice", lambda r: (r.get("global") or {}).get("dice"), 3),
+        ("lesion sensitivity", lambda r: r.get("lesion_sensitivity"), 3),
+        ("false-positive lesions / patient", lambda r: r.get("false_positive_lesions_per_patient"), 2),
+        ("HD95 (px)", lambda r: r.get("hd95_mean"), 2),
+        ("input size", lambda r: "x".join(str(v) for v in r["card"]["input_size"]), 0),
+        ("training time (min)", lambda r: (r["card"].get("training_time_s") or 0) / 60 or None, 1),
+        ("inference ms / slice", lambda r: r.get("inference_ms_per_slice"), 1),
+    ]
+    names = [m for m in new["models"] if m in old["models"]]
+    header = "| figure | " + " | ".join(f"{_name(m)} before | {_name(m)} now" for m in names) + " |"
+    lines = [
+        f"Before: the models evaluated {old.get('created_at', '?')[:10]} on the same subset "
+        f"(`{old.get('subset')}`); now: this evaluation.",
+        "",
+        header,
+        "|---|" + "---|---|" * len(names),
+    ]
+    for title, get, digits in rows:
+        cells = []
+        for m in names:
+            cells += [_fmt(get(old["models"][m]), digits), _fmt(get(new["models"][m]), digits)]
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ import pytest
 
 from brainmets.inference import Segmenter, find_artifacts
 from tests.synthetic import make_slice, write_dataset
-from training import calibrate, evaluate, publish, train
+from training import calibrate, evaluate, publish, stress, train
 
 TINY = ["--widths", "8,16,32", "--input-size", "64", "--batch-size", "8", "--lr", "0.01", "--no-progress"]
 
@@ -96,6 +96,29 @@ def test_evaluate_writes_metrics_and_report(trained: tuple[Path, Path], tmp_path
     assert "Definitions" in report and "empty" in report
     assert (report_dir / "per_patient_dice.png").stat().st_size > 0
     assert (report_dir / "examples.png").stat().st_size > 0
+    by_size = m["lesion_sensitivity_by_size"]
+    assert set(by_size) == {"small", "medium", "large"}
+    assert sum(c["true"] for c in by_size.values()) == sum(r["true_lesions"] for r in m["per_patient"])
+    assert "Lesion sensitivity by lesion size" in report
+
+
+def test_the_report_compares_with_an_earlier_evaluation_and_includes_sections(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    data, out = trained
+    report_dir = tmp_path / "report"
+    common = ["--data", str(data), "--weights-dir", str(out.parent), "--examples", "0", "--out", str(report_dir)]
+    evaluate.main(common)
+    previous = tmp_path / "previous.json"
+    previous.write_text((report_dir / "metrics.json").read_text())
+    table = tmp_path / "ablation.md"
+    table.write_text("| variant | Dice |\n|---|---|\n| recipe | 0.9 |\n")
+    # Adding sections later rewrites the report from the same figures: the patients are not scored again.
+    evaluate.main([*common, "--reuse-metrics", "--previous", str(previous), "--section", f"Ablation={table}"])
+    assert (report_dir / "metrics.json").read_text() == previous.read_text()
+    report = (report_dir / "report.md").read_text()
+    assert "## Old against new" in report and "Attention U-Net before" in report
+    assert "## Ablation" in report and "| recipe | 0.9 |" in report
 
 
 def test_publish_copies_the_run_and_records_test_metrics(trained: tuple[Path, Path], tmp_path: Path) -> None:
@@ -110,3 +133,26 @@ def test_publish_copies_the_run_and_records_test_metrics(trained: tuple[Path, Pa
     card = json.loads((artifacts / "attention_unet" / "model_card.json").read_text())
     assert card["test_metrics"]["per_patient_dice_mean"] > 0.7
     assert set(card["test_metrics"]["global"]) == {"dice", "iou", "precision", "recall", "f1"}
+
+
+def test_stress_test_scores_every_contrast_change(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    data, out = trained
+    stress.main(
+        ["--data", str(data), "--split", str(out / "split.json"), "--artifact", str(out), "--out", str(tmp_path)]
+    )
+    results = json.loads((tmp_path / "stress.json").read_text())
+    conditions = results[str(out)]
+    assert set(conditions) == {"original", *stress.TRANSFORMS}
+    assert all(0 <= c["per_patient_dice"] <= 1 for c in conditions.values())
+    assert conditions["original"]["per_patient_dice"] > 0.7
+    assert "t2_like" in (tmp_path / "stress.md").read_text()
+
+
+def test_the_t2_like_change_makes_the_darkest_tissue_bright_and_keeps_air_dark() -> None:
+    image = np.zeros((32, 32), np.float32)
+    image[4:28, 4:28] = 40  # dark tissue (CSF on FLAIR)
+    image[10:20, 10:20] = 100  # middle grey
+    image[12:16, 12:16] = 230  # lesion
+    out = stress.TRANSFORMS["t2_like"](image)
+    assert out[0, 0] == image[0, 0]  # air
+    assert out[5, 5] > out[11, 11] and out[13, 13] > out[11, 11]  # CSF and lesion both brighter than grey

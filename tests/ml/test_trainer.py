@@ -1,0 +1,83 @@
+"""The training loop's contracts: a wall-time budget shortens the schedule, EMA is what gets validated and
+exported, and an epoch's patches mix lesion-centred and other patches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from training.config import apply_overrides, preset_config
+from training.slices import SliceTensors
+from training.trainer import Trainer, head_window
+
+
+def tiny_data(n: int = 8, size: int = 32) -> SliceTensors:
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randn(n, 1, size, size, generator=gen)
+    masks = torch.zeros(n, 1, size, size)
+    masks[::2, :, 10:16, 12:18] = 1
+    return SliceTensors(images, masks, [f"p{k // 2}" for k in range(n)])
+
+
+def tiny_trainer(tmp_path: Path, **overrides: object) -> Trainer:
+    settings: dict[str, object] = {
+        "widths": (4, 8), "input_size": 32, "patch_size": 16, "batch_size": 4, "epochs": 6, "samples_per_epoch": 8,
+    }  # fmt: skip
+    config = preset_config("attention_unet", "cpu", **{**settings, **overrides})
+    return Trainer(config, tiny_data(), tiny_data(), tmp_path, torch.device("cpu"))
+
+
+def test_a_wall_time_budget_fits_the_schedule_after_the_first_epoch(tmp_path: Path) -> None:
+    trainer = tiny_trainer(tmp_path, max_minutes=1e-9, val_every=1)
+    state = trainer.fit(progress=False)
+    # The first epoch already spends the budget: the schedule ends there, and the epoch is validated.
+    assert state.planned_epochs == 1 and state.epoch == 1
+    assert "val_dice_per_patient" in state.history[-1] and state.best_epoch == 1
+
+
+def test_the_fitted_schedule_decays_to_its_floor_by_the_last_epoch_that_fits(tmp_path: Path) -> None:
+    trainer = tiny_trainer(tmp_path, max_minutes=3.0, epochs=10)
+    trainer.state.epoch, trainer.state.elapsed_s = 1, 60.0  # one minute an epoch: three fit
+    trainer.fit_to_budget()
+    assert trainer.state.planned_epochs == 3
+    last_step = 3 * trainer.steps_per_epoch  # the schedule position after the last step of epoch 3
+    assert trainer._lr_factor(last_step) == pytest.approx(trainer.config.min_lr_ratio, abs=0.01)
+    assert trainer._lr_factor(trainer.steps_per_epoch) > 0.5  # still high after the first epoch
+
+
+def test_without_a_budget_every_epoch_runs_and_validation_follows_val_every(tmp_path: Path) -> None:
+    state = tiny_trainer(tmp_path, val_every=4).fit(progress=False)
+    assert [r["epoch"] for r in state.history] == [1, 2, 3, 4, 5, 6]
+    assert [r["epoch"] for r in state.history if "val_dice_per_patient" in r] == [4, 6]  # and the last
+
+
+def test_the_weight_average_is_validated_and_exported(tmp_path: Path) -> None:
+    trainer = tiny_trainer(tmp_path, epochs=2)
+    trainer.fit(progress=False)
+    assert trainer.ema is not None and trainer.eval_model is trainer.ema.module
+    exported = trainer.best_model().state_dict()
+    averaged = trainer.ema.module.state_dict()
+    raw = trainer.model.state_dict()
+    key = "head.weight"
+    assert torch.equal(exported[key], averaged[key]) and not torch.equal(exported[key], raw[key])
+    assert tiny_trainer(tmp_path, ema_decay=None).eval_model is not None
+
+
+def test_overrides_reach_nested_settings_and_refuse_unknown_ones() -> None:
+    config = preset_config("unetpp", "cpu")
+    changed = apply_overrides(config, ["ema_decay=null", "augment.p_curve=0", "schedule=poly", "patch_size=null"])
+    assert changed.ema_decay is None and changed.augment.p_curve == 0 and changed.schedule == "poly"
+    assert changed.patch_size is None and changed.train_size == changed.input_size
+    with pytest.raises(ValueError, match="no setting"):
+        apply_overrides(config, ["augment.nonsense=1"])
+    with pytest.raises(ValueError):
+        apply_overrides(config, ["schedule=sideways"])
+
+
+def test_the_validation_window_covers_every_head_with_a_margin() -> None:
+    rows, cols = head_window(torch.tensor([[30, 200, 40, 210], [20, 190, 50, 220]]), 256)
+    assert rows.start <= 20 - 16 and rows.stop >= 201 + 16 and (rows.stop - rows.start) % 16 == 0
+    assert cols.start <= 40 - 16 and cols.stop >= 221 + 16 and (cols.stop - cols.start) % 16 == 0
+    assert head_window(torch.tensor([[0, 255, 0, 255]]), 256) == (slice(0, 256), slice(0, 256))
