@@ -81,6 +81,7 @@ class Variant:
     holdout: str | None = None  # an institution: train on the others, validate on it
     extra_args: list[str] = field(default_factory=list)
     reference: str | None = "recipe"
+    init_from: str | None = None  # another variant whose trained weights this one fine-tunes
 
 
 VARIANTS: tuple[Variant, ...] = (
@@ -102,6 +103,9 @@ VARIANTS: tuple[Variant, ...] = (
             ["patch_size=192", *LIGHT_AUGMENT], extra_args=["--epochs", "6"], reference="light_augment"),
     Variant("resize_128", "native resolution", "whole slices resized to 128 x 128 instead of native-resolution patches",
             ["input_size=128", "patch_size=null"]),
+    Variant("finetune_256", "native resolution", "resize_128, then 200 steps of whole 256 x 256 slices (batch 8)",
+            ["input_size=256", "patch_size=null", "batch_size=8", "lr=0.0005", "warmup_epochs=0.2"],
+            extra_args=["--epochs", "2", "--samples-per-epoch", "800"], init_from="resize_128"),
     Variant("no_ema", "weight EMA", "no weight average", ["ema_decay=null"]),
     Variant("dice_only", "Dice + BCE", "soft Dice alone", ["loss=dice"]),
     Variant("lr_4e-3", "learning rate", "peak learning rate 4e-3 (recipe 2e-3)", ["lr=0.004"]),
@@ -146,6 +150,8 @@ def run_variant(
     if not done.is_file():
         cmd = [python, "-m", "training.train", "--model", variant.model, "--data", str(data), "--out", str(folder)]
         cmd += ["--split", str(split_path), "--no-progress", "--no-calibrate", *budget, *variant.extra_args]
+        if variant.init_from:
+            cmd += ["--init-from", str(out / variant.init_from)]
         for item in variant.overrides:
             cmd += ["--set", item]
         LOGGER.info("training %s: %s", variant.name, variant.change)

@@ -27,6 +27,12 @@ from training.data import Split, institution_of
 LOGGER = logging.getLogger("training.loio")
 
 
+def loio_variant(model: str, site: str) -> Variant:
+    """The recipe with ``site`` held out; named as the ablation's own run, so one study's folder serves both."""
+    prefix = "" if model == "attention_unet" else f"{model}_"
+    return Variant(f"{prefix}loio_{site}", "institution", f"the recipe, {site} held out", model=model, holdout=site)
+
+
 def sites_of(split: Split) -> list[str]:
     return sorted({institution_of(p) for p in split.train + split.val})
 
@@ -59,7 +65,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=Path("../shared/data/lgg-flair"))
-    p.add_argument("--out", type=Path, default=Path("runs/loio"))
+    p.add_argument("--out", type=Path, default=Path("runs/ablation"), help="shared with training.ablate")
     p.add_argument("--split", type=Path, default=DEFAULT_SPLIT)
     p.add_argument("--models", type=lambda s: [m for m in s.split(",") if m], default=list(MODEL_NAMES))
     p.add_argument("--sites", type=lambda s: [x for x in s.split(",") if x], help="default: every site")
@@ -71,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for site in sites:
         for model in args.models:
-            variant = Variant(f"{model}_holdout_{site}", "institution", f"{site} held out", model=model, holdout=site)
+            variant = loio_variant(model, site)
             rows.append(run_variant(variant, args.data, args.out, args.split, sys.executable, args.budget))
             (args.out / "loio.json").write_text(json.dumps(rows, indent=2) + "\n")
             (args.out / "loio.md").write_text(markdown(rows))

@@ -60,6 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sequence", default="FLAIR", help="the MRI sequence of the data, written into the model card")
     p.add_argument("--dataset-name", help="the dataset's name for the model card (default: the data folder's name)")
     p.add_argument("--clahe", action="store_true", help="CLAHE before normalisation")
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        help="start from this artifact's weights (same network), e.g. to fine-tune at another input size",
+    )
     p.add_argument("--max-minutes", type=float, help="wall-time budget; the best epoch so far is kept")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -135,7 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     trainer = Trainer(config, train_set, val_set, args.out, device)
-    trainer.resume()
+    if not trainer.resume() and args.init_from:
+        trainer.init_from(args.init_from)
     state = trainer.fit(progress=not args.no_progress)
 
     card = build_card(args, config, trainer, split_path, split, device, train_vols)
@@ -181,11 +187,14 @@ def build_card(
         input_size=(config.input_size, config.input_size),
         normalization=config.normalization,
         threshold=config.threshold,
-        recipe=config.model_dump(mode="json", exclude={"normalization", "model"}),
+        recipe={
+            **config.model_dump(mode="json", exclude={"normalization", "model"}),
+            "initialised_from": trainer.initialised_from,
+        },
         trained_on=trained_on,
         epochs=trainer.state.epoch,
         best_epoch=trainer.state.best_epoch,
-        training_time_s=round(trainer.state.elapsed_s, 1),
+        training_time_s=round(trainer.total_training_s, 1),
         hardware={**describe(device), "precision": trainer.precision},
         data={
             "dataset": args.data.name,

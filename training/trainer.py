@@ -21,6 +21,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
+from brainmets.inference.artifact import load_model
 from brainmets.metrics import Confusion, scores
 from brainmets.networks import build_model
 from brainmets.precision import autocast_dtype, precision_name
@@ -115,8 +116,11 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.amp_dtype = training_dtype(config, device)
         self.scaler = torch.amp.GradScaler(enabled=self.amp_dtype == torch.float16)
+        # Sampling runs on the CPU; augmentation on the training device, which needs a generator of its own there.
         self.generator = torch.Generator().manual_seed(config.seed)
+        self.augment_generator = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.best_weights: dict[str, torch.Tensor] | None = None
+        self.initialised_from: dict[str, Any] | None = None
         deep = config.model == "unetpp" and config.deep_supervision
         self.head_weights = head_weights(self.model.depth, config.deep_supervision_weights) if deep else [1.0]
         self._forward = torch.compile(self._outputs) if config.compile else self._outputs
@@ -124,6 +128,12 @@ class Trainer:
     @property
     def samples_per_epoch(self) -> int:
         return self.config.samples_per_epoch or len(self.train_set)
+
+    @property
+    def total_training_s(self) -> float:
+        """This run's training time plus that of the artifact it started from: what the model cost to train."""
+        before = float((self.initialised_from or {}).get("training_time_s") or 0.0)
+        return self.state.elapsed_s + before
 
     @property
     def precision(self) -> str:
@@ -166,7 +176,9 @@ class Trainer:
         images = self.train_set.images[index].to(self.device)
         masks = self.train_set.masks[index].to(self.device)
         centres = patch_centres(self.train_set, picks, self.generator)
-        return augment_batch(images, masks, centres, self.config.train_size, self.config.augment, self.generator)
+        return augment_batch(
+            images, masks, centres, self.config.train_size, self.config.augment, self.augment_generator
+        )
 
     def train_step(self, images: torch.Tensor, masks: torch.Tensor) -> float:
         self.model.train()
@@ -235,10 +247,11 @@ class Trainer:
         return patience is not None and self.state.epoch - self.state.best_epoch > patience
 
     def fit_to_budget(self) -> None:
-        """With a wall-time budget, shorten the schedule once the first epoch shows how long one takes.
+        """With a wall-time budget, shorten the schedule as soon as the epochs so far show it will not fit.
 
-        The learning rate then still decays to its floor by the last epoch that fits, instead of the run being
-        cut off mid-schedule on a slower machine.
+        Checked after every epoch (a machine can slow down mid-run), with the mean epoch time so far. The learning
+        rate then still decays to its floor by the last epoch that fits, instead of the run being cut off
+        mid-schedule on a slower machine.
         """
         budget = self.config.max_minutes
         if not budget or self.state.epoch == 0:
@@ -302,8 +315,7 @@ class Trainer:
             self.state.elapsed_s += time.perf_counter() - started
             row["elapsed_s"] = round(self.state.elapsed_s, 1)
             self.state.epoch = epoch
-            if epoch == 1:
-                self.fit_to_budget()
+            self.fit_to_budget()
             if self.on_epoch_end(row):
                 LOGGER.info("early stop: no improvement for %d epochs", self.config.patience)
                 break
@@ -317,6 +329,25 @@ class Trainer:
         model.load_state_dict(self.best_weights or self.eval_model.state_dict())
         return model.eval()
 
+    def init_from(self, artifact_dir: Path) -> None:
+        """Start from a trained artifact's weights (fine-tuning); the optimiser and schedule start afresh."""
+        model, card = load_model(artifact_dir, self.device)
+        if card.name != self.config.model or list(card.network.get("widths", [])) != list(self.config.widths):
+            raise ValueError(
+                f"{artifact_dir} holds {card.name} with widths {card.network.get('widths')}, "
+                f"not {self.config.model} with widths {list(self.config.widths)}"
+            )
+        self.model.load_state_dict(model.state_dict())
+        if self.ema is not None:
+            self.ema.module.load_state_dict(model.state_dict())
+        self.initialised_from = {
+            "artifact": str(artifact_dir),
+            "version": card.version,
+            "epochs": card.epochs,
+            "training_time_s": card.training_time_s or 0.0,
+        }
+        LOGGER.info("starting from %s (%s)", artifact_dir, card.version)
+
     def save_checkpoint(self) -> None:
         """Self-describing: weights, EMA, optimiser/scheduler/scaler, RNG, state, config and best weights."""
         payload = {
@@ -328,9 +359,11 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
             "generator": self.generator.get_state(),
+            "augment_generator": self.augment_generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "state": self.state.__dict__,
             "best_weights": self.best_weights,
+            "initialised_from": self.initialised_from,
         }
         tmp = self.out_dir / (CHECKPOINT + ".tmp")
         torch.save(payload, tmp)
@@ -350,6 +383,8 @@ class Trainer:
         self.scheduler.load_state_dict(payload["scheduler"])
         self.scaler.load_state_dict(payload["scaler"])
         self.generator.set_state(payload["generator"])
+        if payload.get("augment_generator") is not None:
+            self.augment_generator.set_state(payload["augment_generator"])
         torch.set_rng_state(payload["torch_rng"])
         state: dict[str, Any] = {"planned_epochs": self.config.epochs, **payload["state"]}
         self.state = TrainState(**state)
@@ -357,6 +392,7 @@ class Trainer:
         budgeted = self.state.planned_epochs if self.config.max_minutes else self.config.epochs
         self.state.planned_epochs = min(self.config.epochs, budgeted)
         self.best_weights = payload["best_weights"]
+        self.initialised_from = payload.get("initialised_from")
         LOGGER.info("resumed %s at epoch %d of %d", path, self.state.epoch, self.state.planned_epochs)
         return True
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from brainmets.inference import ModelCard, save_artifact
 from training.config import apply_overrides, preset_config
 from training.slices import SliceTensors
 from training.trainer import Trainer, head_window
@@ -22,6 +23,7 @@ def tiny_data(n: int = 8, size: int = 32) -> SliceTensors:
 
 
 def tiny_trainer(tmp_path: Path, **overrides: object) -> Trainer:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     settings: dict[str, object] = {
         "widths": (4, 8), "input_size": 32, "patch_size": 16, "batch_size": 4, "epochs": 6, "samples_per_epoch": 8,
     }  # fmt: skip
@@ -81,3 +83,18 @@ def test_the_validation_window_covers_every_head_with_a_margin() -> None:
     assert rows.start <= 20 - 16 and rows.stop >= 201 + 16 and (rows.stop - rows.start) % 16 == 0
     assert cols.start <= 40 - 16 and cols.stop >= 221 + 16 and (cols.stop - cols.start) % 16 == 0
     assert head_window(torch.tensor([[0, 255, 0, 255]]), 256) == (slice(0, 256), slice(0, 256))
+
+
+def test_fine_tuning_starts_from_an_artifact_and_counts_its_training_time(tmp_path: Path) -> None:
+    first = tiny_trainer(tmp_path / "a", epochs=1)
+    first.fit(progress=False)
+    card = ModelCard(name="attention_unet", architecture="AttentionUNet", version="stage-1",
+                     network={"widths": [4, 8]}, input_size=(16, 16), training_time_s=120.0)  # fmt: skip
+    save_artifact(first.best_model(), card, tmp_path / "stage1")
+    second = tiny_trainer(tmp_path / "b")
+    second.init_from(tmp_path / "stage1")
+    assert torch.equal(second.model.state_dict()["head.weight"], first.best_model().state_dict()["head.weight"])
+    assert second.initialised_from is not None and second.initialised_from["version"] == "stage-1"
+    assert second.total_training_s == pytest.approx(120.0)
+    with pytest.raises(ValueError, match="widths"):
+        tiny_trainer(tmp_path / "c", widths=(8, 16)).init_from(tmp_path / "stage1")
