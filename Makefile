@@ -52,5 +52,23 @@ format: setup
 bench: setup
 	$(PY) -m training.benchmark
 
+# Train one model (README "Training"): make train MODEL=attention_unet DATA=/path/to/lgg-flair OUT=runs/mine
+# The artifact lands in OUT; a worker finds it with ARTIFACTS_DIR set to OUT or a folder above it.
+DATA      ?= ../shared/data/lgg-flair
+PRESET    ?= cpu
+SPLIT     ?= training/splits/lgg-flair.json
+OUT       ?= runs/$(PRESET)/$(MODEL)
+train: setup
+	$(PY) -m training.train --model $(MODEL) --data $(DATA) --out $(OUT) --preset $(PRESET) --split $(SPLIT)
+
+# Evaluate every artifact under WEIGHTS on the split's SUBSET patients (README "Evaluation"); the report goes to
+# REPORT_DIR.
+WEIGHTS    ?= training/artifacts
+SUBSET     ?= test
+REPORT_DIR ?= training/reports
+evaluate: setup
+	$(PY) -m training.evaluate --data $(DATA) --out $(REPORT_DIR) --weights-dir $(WEIGHTS) --split $(SPLIT) \
+		--subset $(SUBSET)
+
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,7 +1,8 @@
 """Discovering, reading and splitting a brain MRI slice dataset laid out as the public LGG release.
 
 Layout: one folder per patient; in it ``<case>_<n>.<ext>`` beside ``<case>_<n>_mask.<ext>`` with ext ``tif``,
-``tiff``, ``png`` or ``jpg``. Patient folders may sit at any depth under the data root.
+``tiff``, ``png`` or ``jpg``. Patient folders may sit at any depth under the data root. Masks are read by the one
+rule of ``brainmets.imaging.masks``: any non-zero pixel is lesion (0/1, 0/255, 0/65535), above half range in a JPEG.
 """
 
 from __future__ import annotations

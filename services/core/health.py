@@ -33,22 +33,13 @@ def readyz(runtime: Annotated[Runtime, Depends(get_runtime)], response: Response
     """Readiness: the database, the broker and the object store all answer."""
     checks = {
         "database": _check(lambda: ping_database(runtime.engine)),
-        "broker": _check(lambda: _ping_broker(runtime)),
+        "broker": _check(runtime.ping_broker),
         "store": _check(runtime.store.ping),
     }
     ok = all(value == "ok" for value in checks.values())
     if not ok:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return Health(status="ok" if ok else "unavailable", checks=checks)
-
-
-def _ping_broker(runtime: Runtime) -> None:
-    publisher = runtime.new_publisher(())
-    try:
-        publisher.ping()
-    finally:
-        if publisher is not runtime.memory_broker:
-            publisher.close()
 
 
 def _check(probe: Callable[[], None]) -> str:

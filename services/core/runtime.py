@@ -38,6 +38,8 @@ class Runtime:
     store: ObjectStore
     memory_broker: InProcessBroker | None = None
     outbox_wakeup: threading.Event = field(default_factory=threading.Event)
+    _health_publisher: Publisher | None = field(default=None, init=False, repr=False)
+    _health_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def topology(self) -> Topology:
@@ -56,7 +58,22 @@ class Runtime:
             raise RuntimeError("AMQP_URL is unset and no in-process broker was created")
         return RabbitPublisher(self.settings.AMQP_URL, self.topology, models)
 
+    def ping_broker(self) -> None:
+        """Raise if the broker does not answer, over one connection kept for the life of the process.
+
+        Readiness probes run every few seconds on every pod: a connection per probe would churn the broker.
+        The lock serialises probes, which FastAPI runs on a thread pool, as a pika connection is not thread-safe.
+        """
+        with self._health_lock:
+            if self._health_publisher is None:
+                self._health_publisher = self.new_publisher(())
+            self._health_publisher.ping()
+
     def close(self) -> None:
+        with self._health_lock:
+            publisher, self._health_publisher = self._health_publisher, None
+        if publisher is not None and publisher is not self.memory_broker:
+            publisher.close()
         self.engine.dispose()
 
 

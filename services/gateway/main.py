@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from brainmets.catalog import MODEL_NAMES
 from brainmets.config import Settings, get_settings
-from brainmets.networks import MODEL_NAMES
 from services.core.app import create_app
 from services.core.runtime import Runtime, build_runtime
 from services.gateway.limits import BodySizeLimit

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from brainmets.db.crud import mark_sent, pending_outbox, purge_sent_outbox
-from brainmets.messaging import JobMessage, PublishError
+from brainmets.messaging import Backoff, JobMessage, PublishError
 from services.core.runtime import Publisher, Runtime
 
 LOGGER = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class OutboxRelay:
 
     def run(self) -> None:
         publisher = self.runtime.new_publisher(self.models)
-        backoff = 0.5
+        backoff = Backoff(0.5, self.max_backoff_s)
         wakeup = self.runtime.outbox_wakeup
         next_purge = time.monotonic()
         try:
@@ -56,11 +56,11 @@ class OutboxRelay:
                         next_purge = time.monotonic() + PURGE_EVERY_S
                     sent = self.relay_once(publisher)
                     publisher.ping()  # keeps the idle connection's heartbeats going
-                    backoff = 0.5
+                    backoff.reset()
                 except (PublishError, SQLAlchemyError) as exc:
-                    LOGGER.warning("outbox relay paused (%s); retrying in %.1f s", exc, backoff)
-                    self._stop.wait(backoff)
-                    backoff = min(self.max_backoff_s, backoff * 2)
+                    wait = backoff.next()
+                    LOGGER.warning("outbox relay paused (%s); retrying in %.1f s", exc, wait)
+                    self._stop.wait(wait)
                     continue
                 if sent < BATCH:
                     wakeup.wait(self.runtime.settings.RELAY_INTERVAL_S)

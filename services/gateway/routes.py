@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 
+from brainmets.catalog import MODEL_NAMES
 from brainmets.db import Scan
 from brainmets.db.crud import add_scan
 from brainmets.messaging import JobMessage
-from brainmets.networks import MODEL_NAMES
 from services.core.auth import PrincipalDep
 from services.core.deps import RuntimeDep
 from services.core.links import scan_links

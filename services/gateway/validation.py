@@ -7,10 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from brainmets.imaging.decode import ImageDecodeError, decode_image, decode_mask, is_tiff
+from brainmets.imaging.decode import ImageDecodeError, decode_image, decode_mask_pixels, is_jpeg, is_tiff
+from brainmets.imaging.masks import binarize_mask
 
-# Share of pixels that must sit near the two ends of a mask's value range for it to count as binary.
+# Share of pixels that must be background or near the mask's top value for it to count as binary: a few
+# anti-aliased edge pixels pass, a grey photograph or a probability map does not.
 BINARY_SHARE = 0.98
+# How near the top value a lesion pixel must be, and (JPEG only) how near 0 a background pixel, as a share of
+# the top value: JPEG leaves faint noise in the background, a lossless mask's background is exactly 0.
+LEVEL_MARGIN = 0.1
 
 
 class UploadRejected(Exception):
@@ -39,7 +44,7 @@ def sniff_type(data: bytes) -> str | None:
     """The image type from its first bytes; ``None`` for anything but PNG, JPEG and TIFF."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
+    if is_jpeg(data):
         return "image/jpeg"
     if is_tiff(data):
         return "image/tiff"
@@ -62,7 +67,8 @@ def parse_models(field: str | None, known: Sequence[str], default: Sequence[str]
     return tuple(chosen)
 
 
-def check_image(data: bytes, limits: Limits, what: str = "image") -> tuple[np.ndarray, str]:
+def check_bytes(data: bytes, limits: Limits, what: str) -> str:
+    """Size and type by the first bytes, before anything is decoded; returns the content type."""
     if len(data) > limits.max_bytes:
         raise UploadRejected(413, f"the {what} is {len(data):,} bytes, over the limit of {limits.max_bytes:,} bytes")
     if not data:
@@ -70,6 +76,11 @@ def check_image(data: bytes, limits: Limits, what: str = "image") -> tuple[np.nd
     content_type = sniff_type(data)
     if content_type is None:
         raise UploadRejected(415, f"the {what} is not a PNG, JPEG or TIFF image; export the slice in one of those")
+    return content_type
+
+
+def check_image(data: bytes, limits: Limits, what: str = "image") -> tuple[np.ndarray, str]:
+    content_type = check_bytes(data, limits, what)
     try:
         array = decode_image(data, max_pixels=limits.max_pixels)
     except ImageDecodeError as exc:
@@ -85,26 +96,45 @@ def check_image(data: bytes, limits: Limits, what: str = "image") -> tuple[np.nd
 
 
 def check_mask(data: bytes, shape: tuple[int, int], limits: Limits) -> np.ndarray:
-    """A binary mask the size of the scan; lesion where a pixel is above the middle of the mask's range."""
-    raw, _ = check_image(data, limits, what="ground-truth mask")
-    if raw.shape != shape:
+    """A binary mask the size of the scan, read by the one rule of ``brainmets.imaging.masks``."""
+    what = "ground-truth mask"
+    content_type = check_bytes(data, limits, what)
+    try:
+        pixels = decode_mask_pixels(data, max_pixels=limits.max_pixels)
+    except ImageDecodeError as exc:
+        raise UploadRejected(422, f"the {what} could not be read: {exc}") from exc
+    if pixels.shape != shape:
         raise UploadRejected(
             422,
-            f"the ground-truth mask is {raw.shape[1]}x{raw.shape[0]} pixels but the image is "
+            f"the {what} is {pixels.shape[1]}x{pixels.shape[0]} pixels but the image is "
             f"{shape[1]}x{shape[0]}; upload the mask that belongs to this slice",
         )
-    lo, hi = float(raw.min()), float(raw.max())
-    if hi == lo:
-        return decode_mask(data, max_pixels=limits.max_pixels)
-    margin = 0.1 * (hi - lo)
-    near_ends = np.count_nonzero((raw <= lo + margin) | (raw >= hi - margin))
-    if near_ends < BINARY_SHARE * raw.size:
+    lossy = content_type == "image/jpeg"
+    check_mask_levels(pixels, lossy=lossy)
+    return binarize_mask(pixels, lossy=lossy)
+
+
+def check_mask_levels(pixels: np.ndarray, *, lossy: bool) -> None:
+    """Refuse what the rule would misread: grey levels, a background that is not 0, a JPEG mask not at 255."""
+    if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():
+        raise UploadRejected(422, "the ground-truth mask holds NaN or infinite values")
+    top = float(pixels.max(initial=0))
+    if top <= 0:
+        return  # no lesion on this slice
+    if lossy and not binarize_mask(pixels, lossy=True).any():
+        raise UploadRejected(
+            422,
+            f"the ground-truth JPEG's brightest pixel is {top:.0f}, so it holds no lesion at 255; "
+            "save the mask as PNG or TIFF (0/1 is fine there), or as a JPEG with lesion at 255",
+        )
+    background = pixels <= LEVEL_MARGIN * top if lossy else pixels == 0
+    near_ends = np.count_nonzero(background | (pixels >= (1 - LEVEL_MARGIN) * top))
+    if near_ends < BINARY_SHARE * pixels.size:
         raise UploadRejected(
             422,
             "the ground-truth mask is not binary (it has many intermediate grey levels); "
             "upload a mask with background 0 and lesion at one other value",
         )
-    return raw > (lo + hi) / 2
 
 
 def validate_upload(

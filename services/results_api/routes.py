@@ -9,10 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from brainmets.catalog import DISPLAY_NAMES, MODEL_NAMES, find_cards
 from brainmets.db import Scan
 from brainmets.db.crud import get_scan, latest_model_versions, list_scans
-from brainmets.inference.artifact import find_artifacts, read_card
-from brainmets.networks import DISPLAY_NAMES, MODEL_NAMES
 from brainmets.storage import ObjectNotFound
 from services.core.auth import Principal, PrincipalDep, can_see, owner_filter
 from services.core.deps import RuntimeDep, SessionDep
@@ -129,9 +128,8 @@ def read_models(session: SessionDep, runtime: RuntimeDep) -> ModelList:
     """Each model's version, size and metrics from its model card (as registered by its workers)."""
     cards = {name: row.card for name, row in latest_model_versions(session).items()}
     try:
-        for name, folder in find_artifacts(runtime.settings.ARTIFACTS_DIR).items():
-            if name not in cards:
-                cards[name] = read_card(folder).model_dump(mode="json")
+        for name, card in find_cards(runtime.settings.ARTIFACTS_DIR).items():
+            cards.setdefault(name, card)
     except (OSError, ValueError):
         LOGGER.warning("could not read model cards under %s", runtime.settings.ARTIFACTS_DIR)
     models = [

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from brainmets.inference.artifact import TrainingData
+from brainmets.catalog import TrainingData
 
 
 class Metrics(BaseModel):
@@ -68,7 +68,6 @@ class ModelPublic(BaseModel):
     # Cards registered before the field existed still validate, with the defaults the training script assumes.
     trained_on: TrainingData = Field(default_factory=TrainingData)
     hardware: dict[str, Any] = {}
-    available: bool = True
 
 
 class ModelList(BaseModel):

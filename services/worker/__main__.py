@@ -10,8 +10,8 @@ import logging
 import signal
 import sys
 
+from brainmets.catalog import MODEL_NAMES
 from brainmets.config import get_settings
-from brainmets.networks import MODEL_NAMES
 from services.core.logging import configure_logging
 from services.core.runtime import build_runtime
 from services.worker.runner import MissingArtifactError, load_processor, rabbit_consumer, register_when_ready

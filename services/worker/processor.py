@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 
 import numpy as np
-from PIL import Image
 
 from brainmets.db.crud import claim_result, complete_result, fail_result, register_model_version
-from brainmets.imaging.decode import decode_image
+from brainmets.imaging.decode import decode_image, decode_mask
 from brainmets.inference import Segmenter
 from brainmets.messaging import JobMessage
 from brainmets.metrics import overlap_metrics
@@ -68,7 +66,8 @@ class JobProcessor:
             store.put(keys["attention_key"], unit_png(prediction.attention), "image/png")
         metrics = None
         if job.ground_truth_key is not None:
-            truth = np.asarray(Image.open(io.BytesIO(store.get(job.ground_truth_key)))) > 127
+            # The same rule as the gateway and training, whatever wrote the stored mask.
+            truth = decode_mask(store.get(job.ground_truth_key), max_pixels=self.runtime.settings.MAX_PIXELS)
             metrics = {k: float(v) for k, v in overlap_metrics(prediction.mask, truth).items()}
         with self.runtime.sessions.begin() as session:
             complete_result(

@@ -30,8 +30,8 @@ def artifact_folder(artifacts_dir: Path | None, model: str) -> Path:
         where = artifacts_dir or Path("training/artifacts")
         raise MissingArtifactError(
             f"no trained {model} model under {where}/ (expected {where}/{model}/weights.safetensors and "
-            "model_card.json). Train it with `make train` (see the README), "
-            "or set ARTIFACTS_DIR to a folder that holds it."
+            f"model_card.json). Train it with `make train MODEL={model}` (see the README; it writes "
+            f"runs/cpu/{model}/) and set ARTIFACTS_DIR=runs/cpu, or set ARTIFACTS_DIR to a folder that holds it."
         )
     return found[model]
 
@@ -44,7 +44,7 @@ def load_processor(runtime: Runtime, model: str) -> JobProcessor:
         reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else exc.__class__.__name__
         raise MissingArtifactError(
             f"the {model} model in {folder}/ cannot be loaded by this version of the code ({reason}). "
-            "Retrain or re-export it with `make train`, or set ARTIFACTS_DIR to a matching artifact."
+            f"Retrain it with `make train MODEL={model}`, or set ARTIFACTS_DIR to a matching artifact."
         ) from exc
     LOGGER.info("loaded %s %s from %s on %s", model, segmenter.version, folder, segmenter.device)
     return JobProcessor(runtime, segmenter)

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from brainmets.networks import MODEL_NAMES
+from brainmets.catalog import MODEL_NAMES
 
 
 class Settings(BaseSettings):

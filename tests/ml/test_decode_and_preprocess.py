@@ -72,9 +72,10 @@ def test_animated_image_is_refused() -> None:
         decode_image(buf.getvalue())
 
 
-def test_mask_is_lesion_above_half_range() -> None:
-    mask = np.array([[0, 127], [128, 255]], np.uint8)
-    assert decode_mask(png_bytes(mask)).tolist() == [[False, False], [True, True]]
+def test_mask_is_lesion_wherever_non_zero() -> None:
+    # 0/1 label maps are as common as 0/255 masks: both are lesion (every path: tests/services/test_mask_rule.py).
+    mask = np.array([[0, 1], [128, 255]], np.uint8)
+    assert decode_mask(png_bytes(mask)).tolist() == [[False, True], [True, True]]
 
 
 def test_normalisation_is_per_slice_and_scale_free() -> None:

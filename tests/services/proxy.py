@@ -8,11 +8,15 @@ import threading
 
 
 class FaultProxy:
-    """Forwards 127.0.0.1:<port> to ``upstream``; ``cut`` drops every connection and refuses new ones."""
+    """Forwards 127.0.0.1:<port> to ``upstream``; ``cut`` drops every connection and refuses new ones.
+
+    ``accepted`` counts the connections forwarded so far, which is how many the client opened.
+    """
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
         self.port = 0
+        self.accepted = 0
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -32,6 +36,9 @@ class FaultProxy:
             listener, self._listener = self._listener, None
             sockets, self._sockets = self._sockets, set()
         if listener is not None:
+            # Wakes the thread blocked in accept(), so the port is free for an immediate restore().
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         for sock in sockets:
             with contextlib.suppress(OSError):
@@ -59,6 +66,7 @@ class FaultProxy:
                     server.close()
                     return
                 self._sockets.update((client, server))
+                self.accepted += 1
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 

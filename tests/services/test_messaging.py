@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from brainmets.messaging import Disposition, JobMessage, RetryPolicy, Topology, decide
+from brainmets.messaging import Backoff, Disposition, JobMessage, RetryPolicy, Topology, decide
 from brainmets.messaging.memory import InProcessBroker
 
 
@@ -49,6 +49,13 @@ class Recorder:
 def test_backoff_doubles_and_is_capped() -> None:
     policy = RetryPolicy(max_attempts=5, base_delay_s=0.5, max_delay_s=3.0)
     assert [policy.delay_s(a) for a in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+
+
+def test_reconnect_backoff_doubles_is_capped_and_starts_over_after_a_reset() -> None:
+    backoff = Backoff(initial_s=0.5, max_s=3.0)
+    assert [backoff.next() for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    backoff.reset()
+    assert [backoff.next() for _ in range(2)] == [0.5, 1.0]
 
 
 def test_job_message_round_trips_and_rejects_bad_ids() -> None:

@@ -2,7 +2,8 @@
 
 Channel rules (the public LGG release, Buda et al.): a 3-channel TIFF holds pre-contrast, FLAIR and
 post-contrast, so channel 1 (FLAIR) is taken. Other RGB images become luminance; 1-channel images are used as
-they are; an alpha channel is dropped; palette images are expanded first.
+they are; an alpha channel is dropped; palette images are expanded first. Masks keep their pixels as stored
+(no channel pick, no luminance) and become boolean by the one rule in ``brainmets.imaging.masks``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import numpy as np
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
+from brainmets.imaging.masks import binarize_mask, mask_plane
+
 FLAIR_CHANNEL = 1
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+JPEG_MAGIC = b"\xff\xd8\xff"
 # Pillow's own bomb guard warns at this many pixels; we refuse well below its hard error.
 DEFAULT_MAX_PIXELS = 4096 * 4096
 
@@ -29,6 +33,10 @@ def is_tiff(data: bytes) -> bool:
     return data[:4] in TIFF_MAGIC
 
 
+def is_jpeg(data: bytes) -> bool:
+    return data.startswith(JPEG_MAGIC)
+
+
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode an MRI slice to a 2D float32 array in its own intensity units (8- or 16-bit kept as is)."""
     if not data:
@@ -38,11 +46,20 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
 
 
 def decode_mask(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode a mask to a boolean array: anything above half of the value range is lesion."""
+    """Decode a mask to a boolean array: non-zero is lesion (above half range for JPEG), see ``imaging.masks``."""
+    return binarize_mask(decode_mask_pixels(data, max_pixels), lossy=is_jpeg(data))
+
+
+def decode_mask_pixels(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A mask's pixels as stored, in one (H, W) plane: any dtype, before binarisation."""
     if not data:
         raise ImageDecodeError("the mask file is empty")
-    array = _read_tiff(data, max_pixels) if is_tiff(data) else _read_pillow(data, max_pixels)
-    return binarize_mask(array)
+    read = _read_tiff if is_tiff(data) else _read_pillow
+    array = read(data, max_pixels, as_mask=True)
+    try:
+        return mask_plane(array)
+    except ValueError as exc:
+        raise ImageDecodeError(str(exc)) from exc
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -51,18 +68,6 @@ def read_image(path: str | Path) -> np.ndarray:
 
 def read_mask(path: str | Path) -> np.ndarray:
     return decode_mask(Path(path).read_bytes(), max_pixels=1 << 40)
-
-
-def binarize_mask(array: np.ndarray) -> np.ndarray:
-    if array.ndim == 3:
-        array = array.max(axis=-1)
-    if array.dtype == bool:
-        return array
-    if np.issubdtype(array.dtype, np.integer):
-        half = np.iinfo(array.dtype).max / 2
-    else:
-        half = 0.5 if float(array.max(initial=0)) <= 1.0 else 127.5
-    return array > half
 
 
 def to_single_channel(array: np.ndarray) -> np.ndarray:
@@ -81,7 +86,7 @@ def to_single_channel(array: np.ndarray) -> np.ndarray:
     raise ImageDecodeError(f"unsupported channel count {channels}")
 
 
-def _read_tiff(data: bytes, max_pixels: int) -> np.ndarray:
+def _read_tiff(data: bytes, max_pixels: int, as_mask: bool = False) -> np.ndarray:
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages[0]
@@ -93,13 +98,13 @@ def _read_tiff(data: bytes, max_pixels: int) -> np.ndarray:
         raise ImageDecodeError(f"the TIFF could not be read ({exc.__class__.__name__})") from exc
     if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[-1] not in (3, 4):
         array = np.moveaxis(array, 0, -1)  # planar configuration
-    if array.ndim == 3 and array.shape[-1] in (3, 4):
+    if not as_mask and array.ndim == 3 and array.shape[-1] in (3, 4):
         # The public dataset's TIFFs: (pre-contrast, FLAIR, post-contrast).
         return array[..., FLAIR_CHANNEL]
     return array
 
 
-def _read_pillow(data: bytes, max_pixels: int) -> np.ndarray:
+def _read_pillow(data: bytes, max_pixels: int, as_mask: bool = False) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -117,12 +122,13 @@ def _read_pillow(data: bytes, max_pixels: int) -> np.ndarray:
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV"):
-        rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
-        return rgb_to_luminance(rgb)
+        if as_mask:  # a mask keeps its channels: lesion is wherever one of them is
+            return np.asarray(image.convert("RGB"))
+        return rgb_to_luminance(np.asarray(image.convert("RGB"), dtype=np.float32))
     if image.mode in ("LA", "PA"):
         image = image.getchannel(0)
-    if image.mode == "1":
-        return np.asarray(image, dtype=np.uint8) * 255
+    if image.mode == "1":  # bilevel: a mask stays boolean, an image becomes 0/255
+        return np.asarray(image) if as_mask else np.asarray(image, dtype=np.uint8) * 255
     return np.asarray(image)
 
 

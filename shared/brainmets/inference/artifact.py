@@ -16,24 +16,9 @@ from pydantic import BaseModel, Field
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from brainmets.catalog import CARD_FILE, DEFAULT_ARTIFACTS_DIR, WEIGHTS_FILE, TrainingData
 from brainmets.imaging.preprocess import NormalizationConfig
 from brainmets.networks import build_model, count_parameters
-
-CARD_FILE = "model_card.json"
-WEIGHTS_FILE = "weights.safetensors"
-DEFAULT_ARTIFACTS_DIR = Path(__file__).resolve().parents[3] / "training" / "artifacts"
-
-
-class TrainingData(BaseModel):
-    """What a model was trained on: a model sees best what it was trained on, and readers must know it."""
-
-    sequence: str = Field(default="FLAIR", description="the MRI sequence of the training slices")
-    plane: str = "axial"
-    in_plane_size: tuple[int, int] | None = Field(default=None, description="pixels of the training slices")
-    dataset: str | None = None
-    institutions: list[str] = Field(default_factory=list)
-    patients: int | None = Field(default=None, description="patients whose slices trained the network")
-    slices: int | None = None
 
 
 class ModelCard(BaseModel):

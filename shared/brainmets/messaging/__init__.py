@@ -5,6 +5,7 @@ same delivery semantics (retries with backoff, then a dead letter).
 """
 
 from brainmets.messaging.base import (
+    Backoff,
     Disposition,
     JobHandler,
     Outcome,
@@ -16,6 +17,7 @@ from brainmets.messaging.schema import SCHEMA_VERSION, JobMessage, Topology
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Backoff",
     "Disposition",
     "JobHandler",
     "JobMessage",

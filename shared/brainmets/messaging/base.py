@@ -39,6 +39,27 @@ class RetryPolicy:
         return min(self.max_delay_s, self.base_delay_s * (2**attempt))
 
 
+class Backoff:
+    """Waits between reconnects: ``initial_s``, doubling up to ``max_s``.
+
+    Call ``reset`` once connected again, so that each outage starts from ``initial_s`` rather than from where
+    the previous one left off.
+    """
+
+    def __init__(self, initial_s: float, max_s: float) -> None:
+        self.initial_s = initial_s
+        self.max_s = max_s
+        self._next_s = initial_s
+
+    def next(self) -> float:
+        """The wait before the next attempt; the one after it is twice as long, up to ``max_s``."""
+        wait, self._next_s = self._next_s, min(self.max_s, self._next_s * 2)
+        return wait
+
+    def reset(self) -> None:
+        self._next_s = self.initial_s
+
+
 class Disposition(enum.Enum):
     ACK = "ack"
     RETRY = "retry"

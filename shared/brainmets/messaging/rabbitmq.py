@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-import time
 from collections.abc import Iterable
 
 import pika
@@ -19,7 +18,16 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError, UnroutableError
 from pika.spec import Basic, BasicProperties
 
-from brainmets.messaging.base import ATTEMPT_HEADER, Disposition, JobHandler, Outcome, PublishError, RetryPolicy, decide
+from brainmets.messaging.base import (
+    ATTEMPT_HEADER,
+    Backoff,
+    Disposition,
+    JobHandler,
+    Outcome,
+    PublishError,
+    RetryPolicy,
+    decide,
+)
 from brainmets.messaging.schema import JobMessage, Topology
 
 LOGGER = logging.getLogger(__name__)
@@ -112,7 +120,20 @@ class RabbitPublisher:
             raise PublishError(f"publish failed: {exc.__class__.__name__}") from exc
 
     def ping(self) -> None:
-        """Raise ``PublishError`` if the broker does not answer; also services heartbeats."""
+        """Raise ``PublishError`` if the broker does not answer; also services heartbeats.
+
+        A connection kept open between pings may have died meanwhile (the broker restarted, or closed it for
+        missed heartbeats); it is replaced once before the broker counts as down.
+        """
+        reused = self._channel is not None and self._channel.is_open
+        try:
+            self._process_events()
+        except PublishError:
+            if not reused:
+                raise
+            self._process_events()
+
+    def _process_events(self) -> None:
         self._ensure()
         connection = self._connection
         if connection is None:
@@ -143,13 +164,14 @@ class RabbitConsumer:
         policy: RetryPolicy | None = None,
         prefetch: int = 1,
         max_backoff_s: float = 30.0,
+        initial_backoff_s: float = 1.0,
     ) -> None:
         self.url = url
         self.topology = topology
         self.model = model
         self.policy = policy or RetryPolicy()
         self.prefetch = prefetch
-        self.max_backoff_s = max_backoff_s
+        self._backoff = Backoff(initial_backoff_s, max_backoff_s)
         self._stopping = threading.Event()
         self._busy = False
         self._worker: threading.Thread | None = None
@@ -160,19 +182,17 @@ class RabbitConsumer:
         self._stopping.set()
 
     def run(self, handler: JobHandler) -> None:
-        backoff = 1.0
         while not self._stopping.is_set():
             try:
                 self._consume(handler)
-                backoff = 1.0
             except (AMQPError, OSError) as exc:
                 self.connected.clear()
                 self._join_worker()
                 if self._stopping.is_set():
                     break
-                LOGGER.warning("broker connection lost (%s); reconnecting in %.0f s", exc.__class__.__name__, backoff)
-                self._stopping.wait(backoff)
-                backoff = min(self.max_backoff_s, backoff * 2)
+                wait = self._backoff.next()
+                LOGGER.warning("broker connection lost (%s); reconnecting in %.1f s", exc.__class__.__name__, wait)
+                self._stopping.wait(wait)
         self._join_worker()
 
     def _join_worker(self) -> None:
@@ -191,6 +211,7 @@ class RabbitConsumer:
             on_message = functools.partial(self._on_message, connection=connection, handler=handler)
             tag = channel.basic_consume(self.topology.queue(self.model), on_message_callback=on_message)
             self.connected.set()
+            self._backoff.reset()  # connected: the next outage starts from the shortest wait again
             LOGGER.info("consuming %s", self.topology.queue(self.model))
             cancelled = False
             # Our own loop instead of start_consuming: a signal handler only sets a flag, and we exit once
@@ -278,16 +299,3 @@ class RabbitConsumer:
         finally:
             self._busy = False
             self._worker = None
-
-
-def wait_for_broker(url: str, timeout_s: float = 60.0, interval_s: float = 1.0) -> None:
-    """Block until RabbitMQ accepts a connection, or raise after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            pika.BlockingConnection(connection_parameters(url)).close()
-            return
-        except (AMQPError, OSError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(interval_s)

@@ -6,12 +6,12 @@ from typing import Any
 
 from torch import nn
 
+from brainmets.catalog import DISPLAY_NAMES, MODEL_NAMES
 from brainmets.networks.attention_unet import AttentionUNet
 from brainmets.networks.unet_plus_plus import UNetPlusPlus
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"unetpp": UNetPlusPlus, "attention_unet": AttentionUNet}
-MODEL_NAMES: tuple[str, ...] = tuple(ARCHITECTURES)
-DISPLAY_NAMES: dict[str, str] = {"unetpp": "U-Net++", "attention_unet": "Attention U-Net"}
+# Keyed by brainmets.catalog.MODEL_NAMES, which names the models without torch (tests/services/test_catalog.py).
 
 
 def build_model(name: str, **config: Any) -> nn.Module:
