@@ -24,7 +24,8 @@ def paired_comparison(
         "patients": len(patients),
         "mean_difference": float(diff.mean()),
         "median_difference": float(np.median(diff)),
-        "bootstrap_ci95": [float(lo), float(hi)],
+        "confidence": 1 - alpha,
+        "bootstrap_interval": [float(lo), float(hi)],  # the bootstrap interval at that confidence
         "wilcoxon_p": p_value,
         "wins_a": int((diff > 0).sum()),
         "wins_b": int((diff < 0).sum()),

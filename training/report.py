@@ -203,17 +203,18 @@ def write_report(
         verdict = (
             f"the difference is statistically significant (p = {comparison['wilcoxon_p']:.3g})"
             if comparison["significant"]
-            else f"the difference is not statistically significant (p = {comparison['wilcoxon_p']:.3g}; the 95% "
+            else f"the difference is not statistically significant (p = {comparison['wilcoxon_p']:.3g}; the "
             "interval contains 0)"
         )
         better = a if comparison["mean_difference"] > 0 else b
+        lo, hi = comparison["bootstrap_interval"]
         lines += [
             "",
             "## Which model is better?",
             "",
             f"Paired over {comparison['patients']} patients, per-patient Dice of {_name(a)} minus {_name(b)}: mean "
-            f"{comparison['mean_difference']:+.4f}, median {comparison['median_difference']:+.4f}, bootstrap 95% "
-            f"interval [{comparison['bootstrap_ci95'][0]:+.4f}, {comparison['bootstrap_ci95'][1]:+.4f}]; "
+            f"{comparison['mean_difference']:+.4f}, median {comparison['median_difference']:+.4f}, bootstrap "
+            f"{100 * comparison['confidence']:.0f}% interval [{lo:+.4f}, {hi:+.4f}]; "
             f"{_name(a)} wins on {comparison['wins_a']} patients, {_name(b)} on {comparison['wins_b']}. "
             f"{_name(better)} scores higher on average, and {verdict} (Wilcoxon signed-rank test).",
         ]

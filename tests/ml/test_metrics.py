@@ -74,3 +74,13 @@ def test_paired_comparison_finds_a_clear_difference() -> None:
     assert result["significant"] and result["mean_difference"] == pytest.approx(0.1)
     same = paired_comparison(a, dict(a))
     assert not same["significant"]
+
+
+def test_the_bootstrap_interval_follows_the_confidence_asked_for() -> None:
+    rng = np.random.default_rng(1)
+    a = {f"p{i}": 0.8 + rng.normal(0, 0.05) for i in range(30)}
+    b = {k: v - 0.02 + rng.normal(0, 0.05) for k, v in a.items()}
+    wide, narrow = paired_comparison(a, b, alpha=0.01), paired_comparison(a, b, alpha=0.2)
+    assert wide["confidence"] == pytest.approx(0.99) and narrow["confidence"] == pytest.approx(0.8)
+    assert wide["bootstrap_interval"][0] < narrow["bootstrap_interval"][0]
+    assert wide["bootstrap_interval"][1] > narrow["bootstrap_interval"][1]

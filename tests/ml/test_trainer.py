@@ -10,7 +10,8 @@ import torch
 
 from brainmets.inference import ModelCard, save_artifact
 from training.config import apply_overrides, preset_config
-from training.slices import SliceTensors
+from training.losses import segmentation_loss
+from training.slices import SliceTensors, sample_epoch
 from training.trainer import Trainer, head_window
 
 
@@ -22,12 +23,12 @@ def tiny_data(n: int = 8, size: int = 32) -> SliceTensors:
     return SliceTensors(images, masks, [f"p{k // 2}" for k in range(n)])
 
 
-def tiny_trainer(tmp_path: Path, **overrides: object) -> Trainer:
+def tiny_trainer(tmp_path: Path, model: str = "attention_unet", **overrides: object) -> Trainer:
     tmp_path.mkdir(parents=True, exist_ok=True)
     settings: dict[str, object] = {
         "widths": (4, 8), "input_size": 32, "patch_size": 16, "batch_size": 4, "epochs": 6, "samples_per_epoch": 8,
     }  # fmt: skip
-    config = preset_config("attention_unet", "cpu", **{**settings, **overrides})
+    config = preset_config(model, "cpu", **{**settings, **overrides})
     return Trainer(config, tiny_data(), tiny_data(), tmp_path, torch.device("cpu"))
 
 
@@ -98,3 +99,60 @@ def test_fine_tuning_starts_from_an_artifact_and_counts_its_training_time(tmp_pa
     assert second.total_training_s == pytest.approx(120.0)
     with pytest.raises(ValueError, match="widths"):
         tiny_trainer(tmp_path / "c", widths=(8, 16)).init_from(tmp_path / "stage1")
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint_to_the_same_weights(tmp_path: Path) -> None:
+    straight = tiny_trainer(tmp_path / "straight", epochs=3, val_every=1)
+    straight.fit(progress=False)
+
+    class Interrupted(Exception):
+        pass
+
+    first = tiny_trainer(tmp_path / "interrupted", epochs=3, val_every=1)
+    end_epoch = first.on_epoch_end
+
+    def stop_after_two(row: dict[str, float]) -> bool:
+        stop = end_epoch(row)  # writes the checkpoint
+        if row["epoch"] == 2:
+            raise Interrupted
+        return stop
+
+    first.on_epoch_end = stop_after_two  # type: ignore[method-assign]
+    with pytest.raises(Interrupted):
+        first.fit(progress=False)
+
+    # Another seed: without the checkpoint this run would start from other weights and another data order.
+    second = tiny_trainer(tmp_path / "interrupted", epochs=3, val_every=1, seed=7)
+    assert second.resume()
+    steps = 0
+    train_step = second.train_step
+
+    def counted(images: torch.Tensor, masks: torch.Tensor) -> float:
+        nonlocal steps
+        steps += 1
+        return train_step(images, masks)
+
+    second.train_step = counted  # type: ignore[method-assign]
+    second.fit(progress=False)
+    assert steps == second.steps_per_epoch  # only the missing epoch ran
+    assert [r["epoch"] for r in second.state.history] == [1, 2, 3]
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, second.model.state_dict()[key]), key
+    assert straight.ema is not None and second.ema is not None
+    for key, value in straight.ema.module.state_dict().items():
+        assert torch.equal(value, second.ema.module.state_dict()[key]), key
+
+
+@pytest.mark.parametrize("deep", [True, False])
+def test_unetpp_deep_supervision_trains_every_head(tmp_path: Path, deep: bool) -> None:
+    trainer = tiny_trainer(tmp_path, model="unetpp", widths=(4, 8, 16), deep_supervision=deep)
+    picks = sample_epoch(trainer.train_set.lesion, 4, 0.5, trainer.generator)
+    images, masks = trainer.next_batch(picks)
+    trainer.model.train()
+    with trainer._autocast():
+        outputs = trainer._forward(trainer._to_device(images))
+        loss = segmentation_loss(trainer.config.loss, outputs, masks, trainer.head_weights)
+    loss.backward()
+    heads = trainer.model.heads  # type: ignore[union-attr]
+    touched = [h.weight.grad is not None and bool(h.weight.grad.abs().sum() > 0) for h in heads]
+    assert touched == ([True] * len(heads) if deep else [False] * (len(heads) - 1) + [True])
