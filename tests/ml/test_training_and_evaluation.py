@@ -64,10 +64,13 @@ def test_training_resumes_from_its_checkpoint(trained: tuple[Path, Path], tmp_pa
     resumed.mkdir()
     for name in ("checkpoint.pt", "split.json"):
         (resumed / name).write_bytes((out / name).read_bytes())
-    args = ["--model", "attention_unet", "--data", str(data), "--out", str(resumed), "--epochs", "7"]
+    # Another seed: a run that ignored the checkpoint would draw other weights, batches and losses.
+    args = ["--model", "attention_unet", "--data", str(data), "--out", str(resumed), "--epochs", "7", "--seed", "7"]
     train.main(args + ["--samples-per-epoch", "96", *TINY])
     history = json.loads((resumed / "history.json").read_text())
     assert [row["epoch"] for row in history] == list(range(1, 8))
+    # The first six epochs come from the checkpoint.
+    assert history[:6] == json.loads((out / "history.json").read_text())
 
 
 def test_unetpp_trains_with_deep_supervision(tmp_path: Path, trained: tuple[Path, Path]) -> None:
