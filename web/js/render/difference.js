@@ -22,8 +22,8 @@ export function differenceLabels(a, b) {
 /**
  * Pixel counts of each kind and the Dice agreement of the two masks.
  * @param {Uint8Array} labels from differenceLabels
- * @returns {{onlyA: number, onlyB: number, both: number, agreementDice: number | null}}
- *   agreementDice is null when both masks are empty (nothing to agree on)
+ * @returns {{onlyA: number, onlyB: number, both: number, agreementDice: number}}
+ *   agreementDice follows the server's rule (shared/brainmets/metrics.py): two empty masks agree fully, 1.0
  */
 export function differenceSummary(labels) {
   let onlyA = 0;
@@ -35,5 +35,5 @@ export function differenceSummary(labels) {
     else if (labels[i] === DIFF.BOTH) both += 1;
   }
   const denominator = 2 * both + onlyA + onlyB;
-  return { onlyA, onlyB, both, agreementDice: denominator === 0 ? null : (2 * both) / denominator };
+  return { onlyA, onlyB, both, agreementDice: denominator === 0 ? 1 : (2 * both) / denominator };
 }

@@ -18,7 +18,7 @@ function leader(scan, key) {
 /**
  * @param {HTMLElement} container replaced with the table
  * @param {object} scan the scan JSON
- * @param {{agreementDice: number|null}|null} agreement Dice between the two masks, once both are loaded
+ * @param {{agreementDice: number}|null} agreement Dice between the two masks, once both are loaded
  */
 export function renderMetrics(container, scan, agreement) {
   const models = MODELS.filter((m) => scan.results?.[m]);
@@ -88,7 +88,7 @@ export function renderMetrics(container, scan, agreement) {
         : models.length > 1
           ? "Overlap with the ground truth; the higher value in green."
           : "Overlap with the ground truth.",
-      agreement && agreement.agreementDice !== null
+      agreement
         ? [
             " Models agree at Dice ",
             h("strong", { text: formatMetric(agreement.agreementDice), attrs: { id: "agreement" } }),
