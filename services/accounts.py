@@ -7,7 +7,7 @@ import sys
 
 from brainmets.config import get_settings
 from brainmets.db import AccountRole, make_engine, make_sessionmaker
-from brainmets.db.crud import get_account
+from brainmets.db.accounts import get_account
 from brainmets.db.migrate import upgrade
 from services.core.auth import issue_token
 

@@ -20,7 +20,7 @@ import httpx
 import numpy as np
 
 from brainmets.db import make_engine, make_sessionmaker
-from brainmets.db.crud import count_results
+from brainmets.db.scans import count_results
 from brainmets.networks import MODEL_NAMES
 from services.benchmark import SLICE_SIZE, artifacts, rabbit_stack, synthetic_png
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from brainmets.db import Scan
-from brainmets.db.crud import account_for_token, add_token, create_account, token_digest
+from brainmets.db.accounts import account_for_token, add_token, create_account, token_digest
 from services.core.deps import get_runtime
 from services.core.runtime import Runtime
 

@@ -1,21 +1,18 @@
-"""A per-account token bucket for uploads, kept in the database so that every gateway replica draws on one bucket.
+"""A per-account upload rate limit: the rate, the clock and the 429 answer.
 
-Each check is one short transaction: create the bucket if it is new, lock its row, refill it by the time elapsed
-and take a token. Postgres serialises concurrent checks on the row lock; SQLite on its write lock.
+The bucket itself is in the database (``brainmets.db.ratelimit``) so that every gateway replica draws on one
+bucket; each check is one short transaction there.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
 from fastapi import HTTPException
-from sqlalchemy import Insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from brainmets.db import RateBucket
+from brainmets.db.ratelimit import take_token
 
 
 class RateLimiter:
@@ -41,19 +38,4 @@ class RateLimiter:
         """Take one token; ``None`` when one was taken, else the whole seconds until one will be there."""
         now = self._clock()
         with self._sessions.begin() as session:
-            session.execute(self._create_if_missing(session, key, now))
-            bucket = session.execute(select(RateBucket).where(RateBucket.key == key).with_for_update()).scalar_one()
-            # A replica whose clock runs behind must neither refill nor turn the stamp back.
-            elapsed = max(0.0, now - bucket.refreshed_at)
-            tokens = min(self.capacity, bucket.tokens + elapsed * self.rate)
-            if tokens < 1.0:
-                # Nothing is written: the same refill is computed again from the unchanged stamp next time.
-                return math.ceil((1.0 - tokens) / self.rate) if self.rate > 0 else 60
-            bucket.tokens = tokens - 1.0
-            bucket.refreshed_at = max(now, bucket.refreshed_at)
-        return None
-
-    def _create_if_missing(self, session: Session, key: str, now: float) -> Insert:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        values = {"key": key, "tokens": self.capacity, "refreshed_at": now}
-        return dialect.insert(RateBucket).values(**values).on_conflict_do_nothing(index_elements=["key"])
+            return take_token(session, key, now=now, rate=self.rate, capacity=self.capacity)

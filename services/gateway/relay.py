@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from brainmets.db.crud import mark_sent, pending_outbox, purge_sent_outbox
+from brainmets.db.scans import mark_sent, pending_outbox, purge_sent_outbox
 from brainmets.messaging import Backoff, JobMessage, PublishError
 from services.core.runtime import Publisher, Runtime
 

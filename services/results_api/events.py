@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from brainmets.db.crud import get_scan
+from brainmets.db.scans import get_scan
 from services.core.runtime import Runtime
 from services.results_api.views import is_final, scan_view
 

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from brainmets.catalog import DISPLAY_NAMES, MODEL_NAMES, find_cards
 from brainmets.db import Scan
-from brainmets.db.crud import get_scan, latest_model_versions, list_scans
+from brainmets.db.scans import get_scan, latest_model_versions, list_scans
 from brainmets.storage import ObjectNotFound
 from services.core.auth import Principal, PrincipalDep, can_see, owner_filter
 from services.core.deps import RuntimeDep, SessionDep

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from brainmets.db.crud import claim_result, complete_result, fail_result, register_model_version
+from brainmets.db.scans import claim_result, complete_result, fail_result, register_model_version
 from brainmets.imaging.decode import decode_image, decode_mask
 from brainmets.inference import Segmenter
 from brainmets.messaging import JobMessage

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from brainmets.db.crud import count_results
 from brainmets.db.models import OutboxMessage
+from brainmets.db.scans import count_results
 from brainmets.networks import MODEL_NAMES
 from tests.services.polling import wait_final
 from tests.services.proxy import FaultProxy

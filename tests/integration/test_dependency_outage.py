@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from brainmets.db import Scan
-from brainmets.db.crud import count_results
+from brainmets.db.scans import count_results
 from tests.services.endpoints import queue_depth
 from tests.services.polling import wait_final, wait_for
 from tests.services.proxy import FaultProxy

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from brainmets.db.crud import count_results
 from brainmets.db.models import OutboxMessage, Result
+from brainmets.db.scans import count_results
 from brainmets.networks import MODEL_NAMES
 from tests.services.endpoints import queue_depth
 from tests.services.polling import wait_final

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from brainmets.db import Scan
-from brainmets.db.crud import add_scan
 from brainmets.db.models import Result
+from brainmets.db.scans import add_scan
 from brainmets.messaging import JobMessage
 from tests.services.endpoints import queue_depth
 from tests.services.polling import wait_for

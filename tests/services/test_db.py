@@ -9,8 +9,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from brainmets.db import Result, ResultStatus, Scan, make_engine
-from brainmets.db.crud import add_scan, claim_result, complete_result, count_results, fail_result, pending_outbox
 from brainmets.db.migrate import upgrade
+from brainmets.db.scans import add_scan, claim_result, complete_result, count_results, fail_result, pending_outbox
 
 
 def _scan(session, scan_id: str = "a" * 32) -> Scan:

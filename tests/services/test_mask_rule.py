@@ -18,8 +18,8 @@ from PIL import Image
 
 from brainmets.config import Settings
 from brainmets.db import Result, Scan
-from brainmets.db.crud import add_scan
 from brainmets.db.migrate import upgrade
+from brainmets.db.scans import add_scan
 from brainmets.imaging.decode import decode_mask
 from brainmets.imaging.masks import binarize_mask
 from brainmets.inference import SegmentationResult, Segmenter

@@ -8,6 +8,7 @@ import pytest
 from fastapi import HTTPException
 
 from brainmets.db import RateBucket
+from brainmets.db.ratelimit import take_token
 from services.core.ratelimit import RateLimiter
 
 
@@ -43,6 +44,19 @@ def test_the_wait_reported_is_the_time_until_the_next_token(sessions) -> None:
     assert limiter.take("k") == 3  # 2.5 s left, rounded up
     clock.now += 2.5
     assert limiter.take("k") is None
+
+
+def test_the_bucket_is_created_full_and_a_refusal_writes_nothing(sessions) -> None:
+    # The database layer on its own: the caller's session holds the transaction, the caller's clock the time.
+    with sessions.begin() as session:
+        assert take_token(session, "k", now=100.0, rate=0.5, capacity=2.0) is None
+        assert take_token(session, "k", now=100.0, rate=0.5, capacity=2.0) is None
+        assert take_token(session, "k", now=101.0, rate=0.5, capacity=2.0) == 1  # half a token: 1 s to the next
+    with sessions() as session:
+        bucket = session.get(RateBucket, "k")
+        assert (bucket.tokens, bucket.refreshed_at) == (0.0, 100.0)
+    with sessions.begin() as session:
+        assert take_token(session, "k", now=200.0, rate=0.0, capacity=2.0) == 60  # no refill: a minute
 
 
 def test_replicas_share_one_bucket(sessions) -> None:

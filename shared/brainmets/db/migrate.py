@@ -15,7 +15,7 @@ from alembic.config import Config
 from sqlalchemy import text
 
 from brainmets.config import get_settings
-from brainmets.db.crud import seed_admin
+from brainmets.db.accounts import seed_admin
 from brainmets.db.session import make_engine, make_sessionmaker, wait_for_database
 
 LOGGER = logging.getLogger(__name__)

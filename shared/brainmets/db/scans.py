@@ -1,8 +1,11 @@
-"""Queries and writes shared by the gateway, the workers and the results API (routes hold no SQL)."""
+"""Scans, their outbox rows, results and model versions: the writes and queries the pipeline shares.
+
+The gateway, the outbox relay, the workers and the results API all go through these functions, so that routes and
+consumers hold no SQL and one rule (for example, how a redelivered job finds its result row) lives in one place.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from brainmets.db.models import Account, AccountRole, ApiToken, ModelVersion, OutboxMessage, Result, ResultStatus, Scan
+from brainmets.db.models import ModelVersion, OutboxMessage, Result, ResultStatus, Scan
 
 
 def add_scan(session: Session, scan: Scan, jobs: Sequence[tuple[str, dict[str, Any]]]) -> None:
@@ -56,6 +59,14 @@ def pending_outbox(session: Session, limit: int = 100) -> list[OutboxMessage]:
 def mark_sent(session: Session, message: OutboxMessage) -> None:
     message.sent_at = datetime.now(UTC)
     message.attempts += 1
+
+
+def purge_sent_outbox(session: Session, sent_before: datetime) -> int:
+    """Delete outbox rows published before ``sent_before``; they are history once the broker has them."""
+    result = session.execute(
+        delete(OutboxMessage).where(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < sent_before)
+    )
+    return int(result.rowcount or 0)
 
 
 def claim_result(session: Session, scan_id: str, model: str, model_version: str) -> Result | None:
@@ -135,68 +146,3 @@ def complete_result(session: Session, result_id: int, **fields: Any) -> None:
     session.execute(
         update(Result).where(Result.id == result_id).values(status=ResultStatus.DONE.value, error=None, **fields)
     )
-
-
-def create_account(session: Session, name: str, role: str = AccountRole.USER.value) -> Account:
-    account = Account(name=name, role=role)
-    session.add(account)
-    session.flush()
-    return account
-
-
-def token_digest(token: str) -> str:
-    """The SHA-256 a token is stored as; the token itself never is."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-ADMIN_ACCOUNT = "admin"
-
-
-def seed_admin(session: Session, token: str) -> None:
-    """Make the ``admin`` account hold exactly ``token`` (the deployment's ADMIN_TOKEN); safe to repeat.
-
-    Creates or promotes the account; a changed token revokes the previous ones, so rotating is changing the secret.
-    """
-    digest = token_digest(token)
-    account = get_account(session, ADMIN_ACCOUNT) or create_account(session, ADMIN_ACCOUNT, AccountRole.ADMIN.value)
-    account.role = AccountRole.ADMIN.value
-    held = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == digest))
-    if held is not None and held.account_id != account.id:
-        raise ValueError("ADMIN_TOKEN is another account's token already: choose a new random one")
-    session.execute(
-        update(ApiToken).where(ApiToken.account_id == account.id, ApiToken.token_sha256 != digest).values(revoked=True)
-    )
-    if held is None:
-        add_token(session, account, digest)
-    else:
-        held.revoked, held.expires_at = False, None
-
-
-def add_token(session: Session, account: Account, token_sha256: str, expires_at: datetime | None = None) -> None:
-    session.add(ApiToken(account_id=account.id, token_sha256=token_sha256, expires_at=expires_at))
-
-
-def account_for_token(session: Session, token_sha256: str) -> Account | None:
-    """The account a live token belongs to; ``None`` for unknown, revoked or expired tokens."""
-    token = session.scalar(
-        select(ApiToken).where(ApiToken.token_sha256 == token_sha256).options(selectinload(ApiToken.account))
-    )
-    if token is None or token.revoked:
-        return None
-    if token.expires_at is not None:
-        expires = token.expires_at if token.expires_at.tzinfo else token.expires_at.replace(tzinfo=UTC)
-        if expires <= datetime.now(UTC):
-            return None
-    return token.account
-
-
-def get_account(session: Session, name: str) -> Account | None:
-    return session.scalar(select(Account).where(Account.name == name))
-
-
-def purge_sent_outbox(session: Session, sent_before: datetime) -> int:
-    """Delete outbox rows published before ``sent_before``; they are history once the broker has them."""
-    result = session.execute(
-        delete(OutboxMessage).where(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < sent_before)
-    )
-    return int(result.rowcount or 0)

@@ -1,0 +1,107 @@
+"""Creating a scan from a validated upload: store its objects, then commit the scan row and its jobs.
+
+The order is the guarantee: objects first, then the scan row and one outbox row per model in one transaction. If
+the rows fail, the objects just written are removed, so no half-made scan is visible; if the removal fails too,
+the orphans are only logged (no row points at them). Nothing here knows about HTTP, so the route stays a thin
+parse, validate and answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from brainmets.db import Scan
+from brainmets.db.scans import add_scan
+from brainmets.messaging import JobMessage
+from brainmets.storage import ObjectStore
+from services.core.pngs import display_png, mask_png
+from services.core.runtime import Runtime
+from services.gateway.validation import ValidUpload
+
+LOGGER = logging.getLogger(__name__)
+
+
+def create_scan(runtime: Runtime, upload: ValidUpload, *, original: bytes, filename: str, owner_id: int | None) -> str:
+    """Store ``upload`` as a new scan queued for each of its models and wake the outbox relay; returns the scan id.
+
+    ``original`` is the uploaded file as sent (kept so the scan can be read back exactly), ``filename`` an already
+    sanitised name shown back to people, ``owner_id`` the uploading account or ``None`` without sign-in.
+    """
+    scan_id = uuid.uuid4().hex
+    keys, objects = _objects(scan_id, upload, original)
+    written: list[str] = []
+    try:
+        for key, (data, content_type) in objects.items():
+            runtime.store.put(key, data, content_type)
+            written.append(key)
+        scan, jobs = _rows(scan_id, keys, upload, filename, owner_id)
+        with runtime.sessions.begin() as session:
+            add_scan(session, scan, jobs)
+    except Exception:
+        _remove_orphans(runtime.store, written)
+        raise
+    runtime.outbox_wakeup.set()
+    LOGGER.info("scan %s accepted for %s", scan_id, ",".join(upload.models))
+    return scan_id
+
+
+def _objects(scan_id: str, upload: ValidUpload, original: bytes) -> tuple[dict[str, str], dict[str, tuple[bytes, str]]]:
+    """The object keys by role (image, display, ground_truth) and the bytes and content type to store at each."""
+    prefix = f"scans/{scan_id}"
+    keys = {"image": f"{prefix}/original", "display": f"{prefix}/display.png"}
+    objects = {
+        keys["image"]: (original, upload.content_type),
+        keys["display"]: (display_png(upload.image), "image/png"),
+    }
+    if upload.ground_truth is not None:
+        keys["ground_truth"] = f"{prefix}/ground-truth.png"
+        objects[keys["ground_truth"]] = (mask_png(upload.ground_truth), "image/png")
+    return keys, objects
+
+
+def _rows(
+    scan_id: str, keys: dict[str, str], upload: ValidUpload, filename: str, owner_id: int | None
+) -> tuple[Scan, list[tuple[str, dict[str, Any]]]]:
+    """The scan row and one (model, job payload) per model, for ``add_scan`` to commit together."""
+    height, width = upload.image.shape
+    now = datetime.now(UTC)
+    scan = Scan(
+        id=scan_id,
+        created_at=now,
+        filename=filename,
+        content_type=upload.content_type,
+        width=width,
+        height=height,
+        models=list(upload.models),
+        image_key=keys["image"],
+        display_key=keys["display"],
+        ground_truth_key=keys.get("ground_truth"),
+        owner_id=owner_id,
+    )
+    jobs = [
+        (
+            model,
+            JobMessage(
+                scan_id=scan_id,
+                model=model,
+                image_key=keys["image"],
+                ground_truth_key=keys.get("ground_truth"),
+                width=width,
+                height=height,
+                created_at=now,
+            ).model_dump(mode="json"),
+        )
+        for model in upload.models
+    ]
+    return scan, jobs
+
+
+def _remove_orphans(store: ObjectStore, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            store.delete(key)
+        except Exception:
+            LOGGER.warning("could not remove orphan object %s", key)
