@@ -47,6 +47,18 @@ def test_a_small_true_lesion_is_never_removed_even_when_dice_would_gain() -> Non
     assert all(g["min_component_pixels"] <= calibrate.MAX_MIN_COMPONENT_PIXELS for g in grid)
 
 
+def test_a_floor_from_the_plain_model_binds_the_flip_averaged_search() -> None:
+    # Flip-averaged probabilities that see the small true lesion only faintly: no pair finds it.
+    probs, truths = patient(small_truth=True, seed=0)
+    probs[1] = blob((20, 44), 2, 0.05)
+    free, _ = calibrate.search([probs], [truths])
+    assert free["eligible"] and free["lesion_sensitivity"] == 0.5
+    # The plain model found both lesions: below that floor nothing is eligible, and no post-processing is chosen.
+    bound, grid = calibrate.search([probs], [truths], floor=1.0)
+    assert not bound["eligible"] and not any(g["eligible"] for g in grid)
+    assert (bound["threshold"], bound["min_component_pixels"]) == (0.5, 0)
+
+
 def test_false_blobs_are_removed_when_no_lesion_is_lost() -> None:
     cases = [patient(small_truth=False, seed=k) for k in range(4)]
     best, _ = calibrate.search([c[0] for c in cases], [c[1] for c in cases])
