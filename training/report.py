@@ -200,14 +200,15 @@ def write_report(
     comparison = metrics.get("comparison")
     if comparison:
         a, b = comparison["models"]
-        verdict = (
-            f"the difference is statistically significant (p = {comparison['wilcoxon_p']:.3g})"
-            if comparison["significant"]
-            else f"the difference is not statistically significant (p = {comparison['wilcoxon_p']:.3g}; the "
-            "interval contains 0)"
-        )
-        better = a if comparison["mean_difference"] > 0 else b
         lo, hi = comparison["bootstrap_interval"]
+        p_value = f"p = {comparison['wilcoxon_p']:.3g}"
+        if comparison["significant"]:
+            verdict = f"the difference is statistically significant ({p_value})"
+        elif lo <= 0 <= hi:
+            verdict = f"the difference is not statistically significant ({p_value}; the interval contains 0)"
+        else:  # the two tests disagree: say so rather than pick the convenient one
+            verdict = f"the bootstrap interval excludes 0 but the signed-rank test is not significant ({p_value})"
+        better = a if comparison["mean_difference"] > 0 else b
         lines += [
             "",
             "## Which model is better?",
