@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from brainmets.catalog import DEFAULT_ARTIFACTS_DIR
 from brainmets.inference import Segmenter, find_artifacts
-from brainmets.inference.artifact import DEFAULT_ARTIFACTS_DIR
 from training.comparison import paired_comparison
 from training.complexity import forward_flops
 from training.data import PatientVolume, Split, discover_patients, read_patients

@@ -12,8 +12,9 @@ import json
 import shutil
 from pathlib import Path
 
+from brainmets.catalog import DEFAULT_ARTIFACTS_DIR
 from brainmets.inference import CARD_FILE, WEIGHTS_FILE, find_artifacts
-from brainmets.inference.artifact import DEFAULT_ARTIFACTS_DIR, read_card, write_card
+from brainmets.inference.artifact import read_card, write_card
 
 PUBLISHED_FILES = (WEIGHTS_FILE, CARD_FILE, "history.json", "history.csv")
 TEST_KEYS = (

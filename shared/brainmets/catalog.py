@@ -33,17 +33,19 @@ class TrainingData(BaseModel):
     slices: int | None = None
 
 
+def card_paths(root: str | Path | None = None) -> list[Path]:
+    """Every model card under ``root`` (default: the committed ``training/artifacts``) with weights beside it."""
+    base = Path(root) if root is not None else DEFAULT_ARTIFACTS_DIR
+    return [path for path in sorted(base.glob(f"**/{CARD_FILE}")) if (path.parent / WEIGHTS_FILE).is_file()]
+
+
 def find_cards(root: str | Path | None = None) -> dict[str, dict[str, Any]]:
     """The card (as JSON data) of every model folder under ``root`` that also holds weights, by model name.
 
-    ``root`` defaults to the committed ``training/artifacts``. Raises ``OSError`` or ``ValueError`` for an
-    unreadable card.
+    Raises ``OSError`` or ``ValueError`` for an unreadable card.
     """
-    base = Path(root) if root is not None else DEFAULT_ARTIFACTS_DIR
     cards: dict[str, dict[str, Any]] = {}
-    for card_path in sorted(base.glob(f"**/{CARD_FILE}")):
-        if not (card_path.parent / WEIGHTS_FILE).is_file():
-            continue
+    for card_path in card_paths(root):
         card = json.loads(card_path.read_text())
         if not isinstance(card, dict) or not isinstance(card.get("name"), str):
             raise ValueError(f"{card_path} has no model name")

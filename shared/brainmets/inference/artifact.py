@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from brainmets.catalog import CARD_FILE, DEFAULT_ARTIFACTS_DIR, WEIGHTS_FILE, TrainingData
+from brainmets.catalog import CARD_FILE, WEIGHTS_FILE, TrainingData, card_paths
+from brainmets.catalog import DEFAULT_ARTIFACTS_DIR as DEFAULT_ARTIFACTS_DIR  # the loader's default, re-exported
 from brainmets.imaging.preprocess import NormalizationConfig
 from brainmets.networks import build_model, count_parameters
 
@@ -83,11 +84,8 @@ def load_model(artifact_dir: str | Path, device: str | torch.device = "cpu") -> 
 
 def find_artifacts(root: str | Path | None = None, names: list[str] | None = None) -> dict[str, Path]:
     """Model folders under ``root`` (default: the committed ``training/artifacts``), keyed by model name."""
-    base = Path(root) if root is not None else DEFAULT_ARTIFACTS_DIR
     found: dict[str, Path] = {}
-    for card_path in sorted(base.glob(f"**/{CARD_FILE}")):
-        if not (card_path.parent / WEIGHTS_FILE).is_file():
-            continue
+    for card_path in card_paths(root):
         card = read_card(card_path.parent)
         if names is None or card.name in names:
             found[card.name] = card_path.parent
