@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from brainmets.imaging.decode import ImageDecodeError, decode_image, decode_mask_pixels, is_jpeg, is_tiff
+from brainmets.imaging.errors import UnsupportedImageError
 from brainmets.imaging.masks import binarize_mask
 
 # Share of pixels that must be background or near the mask's top value for it to count as binary: a few
@@ -84,7 +85,7 @@ def check_image(data: bytes, limits: Limits, what: str = "image") -> tuple[np.nd
     try:
         array = decode_image(data, max_pixels=limits.max_pixels)
     except ImageDecodeError as exc:
-        raise UploadRejected(422, f"the {what} could not be read: {exc}") from exc
+        raise _unreadable(what, exc) from exc
     height, width = array.shape
     if min(height, width) < limits.min_side:
         raise UploadRejected(
@@ -95,6 +96,13 @@ def check_image(data: bytes, limits: Limits, what: str = "image") -> tuple[np.nd
     return array, content_type
 
 
+def _unreadable(what: str, exc: ImageDecodeError) -> UploadRejected:
+    """415 for a layout or encoding the service does not take, 422 for a file it cannot use."""
+    if isinstance(exc, UnsupportedImageError):
+        return UploadRejected(415, f"the {what} is in an unsupported form: {exc}")
+    return UploadRejected(422, f"the {what} could not be read: {exc}")
+
+
 def check_mask(data: bytes, shape: tuple[int, int], limits: Limits) -> np.ndarray:
     """A binary mask the size of the scan, read by the one rule of ``brainmets.imaging.masks``."""
     what = "ground-truth mask"
@@ -102,7 +110,7 @@ def check_mask(data: bytes, shape: tuple[int, int], limits: Limits) -> np.ndarra
     try:
         pixels = decode_mask_pixels(data, max_pixels=limits.max_pixels)
     except ImageDecodeError as exc:
-        raise UploadRejected(422, f"the {what} could not be read: {exc}") from exc
+        raise _unreadable(what, exc) from exc
     if pixels.shape != shape:
         raise UploadRejected(
             422,

@@ -16,17 +16,16 @@ import numpy as np
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
+from brainmets.imaging.errors import ImageDecodeError
 from brainmets.imaging.masks import binarize_mask, mask_plane
+from brainmets.imaging.tiff_guard import check_tiff
 
 FLAIR_CHANNEL = 1
+PLANAR_SEPARATE = 2  # TIFF PlanarConfiguration: one plane per sample
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 JPEG_MAGIC = b"\xff\xd8\xff"
 # Pillow's own bomb guard warns at this many pixels; we refuse well below its hard error.
 DEFAULT_MAX_PIXELS = 4096 * 4096
-
-
-class ImageDecodeError(ValueError):
-    """The bytes are not a usable 2D image; the message says why in words a user can act on."""
 
 
 def is_tiff(data: bytes) -> bool:
@@ -89,15 +88,15 @@ def to_single_channel(array: np.ndarray) -> np.ndarray:
 def _read_tiff(data: bytes, max_pixels: int, as_mask: bool = False) -> np.ndarray:
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
-            page = tif.pages[0]
-            _check_pixels(int(np.prod(page.shape[:2])) if page.ndim >= 2 else 0, max_pixels, page.shape)
+            page = check_tiff(tif, data, max_pixels)  # from the tags, before a pixel is decoded
             array = page.asarray()
+            planar = int(page.planarconfig) == PLANAR_SEPARATE and array.ndim == 3
     except ImageDecodeError:
         raise
     except Exception as exc:  # tifffile raises many types for corrupt files
         raise ImageDecodeError(f"the TIFF could not be read ({exc.__class__.__name__})") from exc
-    if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[-1] not in (3, 4):
-        array = np.moveaxis(array, 0, -1)  # planar configuration
+    if planar:
+        array = np.moveaxis(array, 0, -1)  # (samples, length, width) -> (length, width, samples)
     if not as_mask and array.ndim == 3 and array.shape[-1] in (3, 4):
         # The public dataset's TIFFs: (pre-contrast, FLAIR, post-contrast).
         return array[..., FLAIR_CHANNEL]
