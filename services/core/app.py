@@ -9,8 +9,11 @@ from typing import Protocol
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from services.core.auth import router as auth_router
+from services.core.csrf import SameOriginWrites
+from services.core.docs import docs_router
 from services.core.errors import install_error_handlers
 from services.core.health import router as health_router
 from services.core.ratelimit import RateLimiter
@@ -26,6 +29,19 @@ class Background(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
+
+
+class HeadedApp(FastAPI):
+    """FastAPI with the security headers outside everything, Starlette's own 500 page included: middleware added
+    with ``add_middleware`` sits inside that page's handler and misses it, and misses layers added later (the
+    gateway's body-size limit)."""
+
+    def __init__(self, *, enforce_csp: bool, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.enforce_csp = enforce_csp
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), enforce_csp=self.enforce_csp)
 
 
 def create_app(
@@ -47,11 +63,16 @@ def create_app(
                 task.stop()
             runtime.close()
 
-    app = FastAPI(title=title, version="1.0", lifespan=lifespan)
+    settings = runtime.settings
+    app = HeadedApp(
+        title=title, version="1.0", lifespan=lifespan, docs_url=None, redoc_url=None, enforce_csp=settings.CSP_ENFORCE
+    )
     app.state.runtime = runtime
-    app.state.upload_limiter = RateLimiter(runtime.sessions, runtime.settings.UPLOADS_PER_MINUTE)
+    app.state.upload_limiter = RateLimiter(runtime.sessions, settings.UPLOADS_PER_MINUTE)
     install_error_handlers(app)
-    app.add_middleware(SecurityHeaders, enforce_csp=runtime.settings.CSP_ENFORCE)
+    app.add_middleware(SameOriginWrites)
+    if settings.api_docs:
+        app.include_router(docs_router(title))
     app.include_router(health_router)
     app.include_router(auth_router)
     for router in routers:

@@ -2,9 +2,10 @@
 
 Against servers (``DATABASE_URL``, ``AMQP_URL`` or ``S3_ENDPOINT`` set), or with ``AUTH_ENABLED=true``, every scan
 route needs a token, sent as
-``Authorization: Bearer <token>`` or, for the browser (images, Server-Sent Events), as the HttpOnly cookie that
-``POST /api/auth/session`` sets. A user sees only their own scans; an admin sees all. Someone else's scan is a
-404, so ids do not leak.
+``Authorization: Bearer <token>``; the browser (images, Server-Sent Events) instead exchanges its token at
+``POST /api/auth/session`` for a session: a random id in an HttpOnly cookie, stored hashed, that expires, is revoked
+on sign-out, and ends when the token it was opened with is revoked or rotated. A user sees only their own scans;
+an admin sees all. Someone else's scan is a 404, so ids do not leak.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from brainmets.db import Scan
-from brainmets.db.accounts import account_for_token, add_token, create_account, token_digest
+from brainmets.db import Account, Scan
+from brainmets.db.accounts import account_for_token, add_token, create_account, live_token, token_digest
+from brainmets.db.web_sessions import account_for_session, close_session, open_session
 from services.core.deps import get_runtime
 from services.core.runtime import Runtime
 
-TOKEN_COOKIE = "brainmets_token"
-COOKIE_MAX_AGE_S = 12 * 3600
+SESSION_COOKIE = "brainmets_session"
+SESSION_TTL_S = 12 * 3600
 
 
 def hash_token(token: str) -> str:
@@ -39,9 +42,12 @@ def issue_token(session: Session, name: str, role: str, ttl_days: float | None =
     """Create an account and its first token; the token is returned once and only its hash is kept."""
     account = create_account(session, name, role)
     token = new_token()
-    expires = None if ttl_days is None else datetime.now(UTC) + timedelta(days=ttl_days)
-    add_token(session, account, hash_token(token), expires)
+    add_token(session, account, hash_token(token), token_expiry(ttl_days))
     return token
+
+
+def token_expiry(ttl_days: float | None) -> datetime | None:
+    return None if ttl_days is None else datetime.now(UTC) + timedelta(days=ttl_days)
 
 
 @dataclass(frozen=True)
@@ -55,24 +61,43 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _principal(account: Account | None) -> Principal | None:
+    return None if account is None else Principal(account.id, account.name, account.is_admin)
+
+
 def _lookup(runtime: Runtime, token: str) -> Principal | None:
     with runtime.sessions() as session:
-        account = account_for_token(session, hash_token(token))
-        return None if account is None else Principal(account.id, account.name, account.is_admin)
+        return _principal(account_for_token(session, hash_token(token)))
 
 
-def current_principal(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Principal | None:
+def _lookup_session(runtime: Runtime, session_id: str) -> Principal | None:
+    with runtime.sessions() as session:
+        return _principal(account_for_session(session, hash_token(session_id)))
+
+
+# Declared in the OpenAPI document, so that clients (and /docs) know how to authenticate; checked below.
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="an account's token: `python -m services.accounts create NAME`, or ADMIN_TOKEN for `admin`",
+)
+
+
+def current_principal(
+    request: Request,
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Principal | None:
     """The caller, or ``None`` when auth is off (everyone sees everything, as in the embedded mode)."""
     if not runtime.settings.auth_required:
         return None
-    header = request.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    token = credentials.strip() if scheme.lower() == "bearer" else request.cookies.get(TOKEN_COOKIE, "")
-    if not token:
+    if bearer is not None:
+        principal = _lookup(runtime, bearer.credentials[:200])
+    elif session_id := request.cookies.get(SESSION_COOKIE, ""):
+        principal = _lookup_session(runtime, session_id[:200])
+    else:
         raise _unauthorized("sign in first: send Authorization: Bearer <token>")
-    principal = _lookup(runtime, token[:200])
     if principal is None:
-        raise _unauthorized("the token is not valid (unknown, revoked or expired); sign in again")
+        raise _unauthorized("the token or session is not valid (unknown, revoked or expired); sign in again")
     return principal
 
 
@@ -113,16 +138,22 @@ def read_me(principal: PrincipalDep, runtime: Annotated[Runtime, Depends(get_run
 def sign_in(
     body: SignIn, request: Request, response: Response, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> Me:
-    """Exchange a token for an HttpOnly cookie, so that images and event streams load in the browser."""
-    principal = _lookup(runtime, body.token)
-    if principal is None:
-        raise _unauthorized("the token is not valid (unknown, revoked or expired)")
+    """Exchange a token for a session cookie (HttpOnly), so that images and event streams load in the browser."""
+    session_id = secrets.token_urlsafe(32)
+    with runtime.sessions.begin() as session:
+        token = live_token(session, hash_token(body.token))
+        if token is None:
+            raise _unauthorized("the token is not valid (unknown, revoked or expired)")
+        open_session(session, token, hash_token(session_id), datetime.now(UTC) + timedelta(seconds=SESSION_TTL_S))
+        principal = Principal(token.account.id, token.account.name, token.account.is_admin)
     response.set_cookie(
-        TOKEN_COOKIE,
-        body.token,
-        max_age=COOKIE_MAX_AGE_S,
+        SESSION_COOKIE,
+        session_id,
+        max_age=SESSION_TTL_S,
         httponly=True,
         samesite="strict",
+        # https as the client sees it: behind a proxy, uvicorn takes it from X-Forwarded-Proto when the proxy's
+        # address is in FORWARDED_ALLOW_IPS.
         secure=request.url.scheme == "https",
         path="/api",
     )
@@ -130,7 +161,11 @@ def sign_in(
 
 
 @router.delete("/session", status_code=204)
-def sign_out(response: Response) -> Response:
-    response.delete_cookie(TOKEN_COOKIE, path="/api")
+def sign_out(request: Request, response: Response, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
+    """End the browser session: the cookie's id is revoked on the server, not only forgotten by the browser."""
+    if session_id := request.cookies.get(SESSION_COOKIE, ""):
+        with runtime.sessions.begin() as session:
+            close_session(session, hash_token(session_id[:200]))
+    response.delete_cookie(SESSION_COOKIE, path="/api")
     response.status_code = 204
     return response

@@ -21,12 +21,15 @@ HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
-# FastAPI's interactive docs load Swagger UI with an inline script; they get the other headers only.
-DOCS_PATHS = ("/docs", "/redoc")
+CSP_HEADERS = (b"content-security-policy", b"content-security-policy-report-only")
 
 
 class SecurityHeaders:
-    """Adds the headers; ``enforce_csp=False`` sends the policy as Report-Only (browsers log, not block)."""
+    """Adds the headers; ``enforce_csp=False`` sends the policy as Report-Only (browsers log, not block).
+
+    A response that sets its own policy (the API docs pages, ``services.core.docs``) keeps it. ``create_app`` puts
+    this outside every other layer, error pages and early rejections (413, 403) included.
+    """
 
     def __init__(self, app: ASGIApp, enforce_csp: bool = True) -> None:
         self.app = app
@@ -36,14 +39,15 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = list(HEADERS)
-        if not scope["path"].startswith(DOCS_PATHS):
-            extra.append((self.csp_header, CONTENT_SECURITY_POLICY.encode()))
+        extra = [*HEADERS, (self.csp_header, CONTENT_SECURITY_POLICY.encode())]
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [h for h in extra if h[0] not in present]
+                own_policy = not present.isdisjoint(CSP_HEADERS)
+                message["headers"] = list(message.get("headers", [])) + [
+                    h for h in extra if h[0] not in present and not (own_policy and h[0] in CSP_HEADERS)
+                ]
             await send(message)
 
         await self.app(scope, receive, with_headers)

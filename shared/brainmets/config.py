@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from brainmets.catalog import MODEL_NAMES
@@ -24,7 +26,7 @@ class Settings(BaseSettings):
     DATABASE_URL: str | None = None
     AMQP_URL: str | None = None
     AMQP_PREFIX: str = Field(default="brainmets", description="prefix of exchange and queue names")
-    S3_ENDPOINT: str | None = None
+    S3_ENDPOINT: str | None = Field(default=None, description="host:port, or a URL (http/https sets S3_SECURE)")
     S3_ACCESS_KEY: str | None = None
     S3_SECRET_KEY: str | None = None
     S3_BUCKET: str = "brainmets"
@@ -55,6 +57,10 @@ class Settings(BaseSettings):
     # Report-Only only as an escape hatch; the web app passes the enforced policy (tests/web checks it).
     CSP_ENFORCE: bool = True
     WEB_DIR: Path = Path(__file__).resolve().parents[2] / "web"
+    # Proxies whose X-Forwarded-For/-Proto uvicorn believes (comma-separated addresses, or "*"): the edge's, so
+    # that the session cookie is Secure when the browser came over https to a TLS terminator in front.
+    FORWARDED_ALLOW_IPS: str = "127.0.0.1"
+    API_DOCS: bool | None = Field(default=None, description="/docs and /redoc; unset = on only where sign-in is off")
 
     @field_validator("DEVICE")
     @classmethod
@@ -63,12 +69,37 @@ class Settings(BaseSettings):
             raise ValueError("DEVICE must be auto, cpu or cuda")
         return value
 
+    @model_validator(mode="after")
+    def _s3_endpoint(self) -> Self:
+        """Accept ``host:port`` or a URL: minio wants the former, and a URL's path made every service die."""
+        if not self.S3_ENDPOINT:
+            return self
+        url = urlsplit(self.S3_ENDPOINT if "://" in self.S3_ENDPOINT else f"//{self.S3_ENDPOINT}")
+        if url.scheme not in ("", "http", "https") or not url.hostname or url.path.strip("/") or url.query:
+            raise ValueError(
+                "S3_ENDPOINT must be host:port (e.g. minio:9000) or an http(s) URL with no path "
+                "(e.g. https://s3.eu-west-1.amazonaws.com); put the bucket in S3_BUCKET"
+            )
+        if not url.scheme:
+            return self
+        secure = url.scheme == "https"
+        if "S3_SECURE" in self.model_fields_set and secure != self.S3_SECURE:
+            raise ValueError(f"S3_SECURE={str(self.S3_SECURE).lower()} contradicts S3_ENDPOINT's {url.scheme}:// URL")
+        self.S3_ENDPOINT = url.netloc.rpartition("@")[2]  # credentials belong in S3_ACCESS_KEY/S3_SECRET_KEY
+        self.S3_SECURE = secure
+        return self
+
     @property
     def auth_required(self) -> bool:
         """``AUTH_ENABLED`` when set; otherwise on whenever a server holds the data (off for ``make run``)."""
         if self.AUTH_ENABLED is not None:
             return self.AUTH_ENABLED
         return bool(self.DATABASE_URL or self.AMQP_URL or self.S3_ENDPOINT)
+
+    @property
+    def api_docs(self) -> bool:
+        """``API_DOCS`` when set; otherwise the interactive docs are served only where sign-in is off."""
+        return self.API_DOCS if self.API_DOCS is not None else not self.auth_required
 
     @property
     def embedded_database(self) -> bool:
@@ -90,4 +121,17 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings; a bad value stops it with one sentence per setting, not a traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SystemExit(configuration_problem(exc)) from None
+
+
+def configuration_problem(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"configuration error: {where + ': ' if where else ''}{message}")
+    return "\n".join(lines)

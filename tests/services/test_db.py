@@ -33,9 +33,9 @@ def test_migration_creates_every_table_and_is_repeatable(database_url, sessions)
     upgrade(database_url, wait_s=5)  # a second run is a no-op
     engine = sessions.kw["bind"]
     tables = set(inspect(engine).get_table_names())
-    assert {"scans", "outbox", "results", "model_versions", "rate_buckets", "alembic_version"} <= tables
+    assert {"scans", "outbox", "results", "model_versions", "rate_buckets", "web_sessions", "alembic_version"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
 
 
 def test_scan_and_outbox_commit_together(sessions) -> None:

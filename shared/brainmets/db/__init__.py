@@ -11,6 +11,7 @@ from brainmets.db.models import (
     Result,
     ResultStatus,
     Scan,
+    WebSession,
 )
 from brainmets.db.session import make_engine, make_sessionmaker, ping, wait_for_database
 
@@ -25,6 +26,7 @@ __all__ = [
     "Result",
     "ResultStatus",
     "Scan",
+    "WebSession",
     "make_engine",
     "make_sessionmaker",
     "ping",

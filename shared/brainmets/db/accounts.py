@@ -55,16 +55,33 @@ def add_token(session: Session, account: Account, token_sha256: str, expires_at:
 
 def account_for_token(session: Session, token_sha256: str) -> Account | None:
     """The account a live token belongs to; ``None`` for unknown, revoked or expired tokens."""
+    token = live_token(session, token_sha256)
+    return None if token is None else token.account
+
+
+def live_token(session: Session, token_sha256: str) -> ApiToken | None:
+    """The token row, if it exists and is neither revoked nor expired."""
     token = session.scalar(
         select(ApiToken).where(ApiToken.token_sha256 == token_sha256).options(selectinload(ApiToken.account))
     )
-    if token is None or token.revoked:
-        return None
-    if token.expires_at is not None:
-        expires = token.expires_at if token.expires_at.tzinfo else token.expires_at.replace(tzinfo=UTC)
-        if expires <= datetime.now(UTC):
-            return None
-    return token.account
+    return token if token is not None and is_live(token) else None
+
+
+def is_live(token: ApiToken) -> bool:
+    if token.revoked:
+        return False
+    return token.expires_at is None or as_utc(token.expires_at) > datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def rotate_token(session: Session, account: Account, token_sha256: str, expires_at: datetime | None = None) -> None:
+    """Revoke every token of ``account`` (and so every browser session opened with one) and add a new one."""
+    session.execute(update(ApiToken).where(ApiToken.account_id == account.id).values(revoked=True))
+    add_token(session, account, token_sha256, expires_at)
 
 
 def get_account(session: Session, name: str) -> Account | None:

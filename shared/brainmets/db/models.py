@@ -64,6 +64,22 @@ class ApiToken(Base):
     account: Mapped[Account] = relationship()
 
 
+class WebSession(Base):
+    """A browser sign-in: a random id in an HttpOnly cookie, stored hashed, that lives no longer than the token
+    it was opened with (revoking or rotating that token ends it) and is revoked on sign-out."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True)
+    session_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    token: Mapped[ApiToken] = relationship()
+
+
 class Scan(Base):
     __tablename__ = "scans"
 
