@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from infra_support import nginx_binary, running_edge
+from infra_support import free_port, nginx_binary, running_edge
 
 EDGE_MAX_BODY = "64k"
 # The stand-in results API sends one event, waits this long, then a second one.
@@ -177,3 +177,98 @@ def test_events_reach_the_browser_as_they_happen(edge: Edge) -> None:
     # Buffered, the first event would wait for the second one (EVENT_GAP_S later) or for the stream's end.
     assert first_after < EVENT_GAP_S / 2, f"first event after {first_after:.2f} s"
     assert b"text/event-stream" in received and b"data: second" in received
+
+
+@dataclass
+class AppBehindEdge:
+    port: int
+    token: str
+
+
+@pytest.fixture(scope="module")
+def app_behind_edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppBehindEdge]:
+    """The real services' app (gateway and results API routers, auth on), served by uvicorn as ``serve`` does,
+    with this edge config in front of it for both upstreams."""
+    import uvicorn
+
+    from brainmets.config import Settings
+    from brainmets.db import AccountRole
+    from brainmets.db.migrate import upgrade
+    from services.core.app import create_app
+    from services.core.auth import issue_token
+    from services.core.runtime import build_runtime
+    from services.core.serve import uvicorn_config
+    from services.gateway.routes import router as gateway_router
+    from services.results_api.routes import router as results_router
+
+    work = tmp_path_factory.mktemp("edge-app")
+    settings = Settings(VAR_DIR=work / "var", WEB_DIR=work, AUTH_ENABLED=True, FORWARDED_ALLOW_IPS="127.0.0.1")
+    upgrade(settings.database_url)
+    runtime = build_runtime(settings)
+    with runtime.sessions.begin() as session:
+        token = issue_token(session, "alice", AccountRole.USER.value)
+    app = create_app(runtime, [gateway_router, results_router], title="behind the edge")
+    server = uvicorn.Server(uvicorn_config(app, settings.model_copy(update={"LOG_LEVEL": "WARNING"}), free_port()))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    upstream = f"127.0.0.1:{server.config.port}"
+    variables = {"GATEWAY_UPSTREAM": upstream, "RESULTS_API_UPSTREAM": upstream, "EDGE_MAX_BODY": "2m"}
+    (work / "nginx").mkdir()
+    try:
+        with running_edge(work / "nginx", variables) as port:
+            yield AppBehindEdge(port, token)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+def _sign_in_through(edge: AppBehindEdge, headers: dict[str, str]) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
+    body = json.dumps({"token": edge.token})
+    connection.request("POST", "/api/auth/session", body=body, headers={"Content-Type": "application/json", **headers})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+def test_the_session_cookie_is_secure_behind_tls_termination(app_behind_edge: AppBehindEdge) -> None:
+    # What a TLS terminator in front of the edge (the Ingress, a load balancer) adds to the request it passes on.
+    behind_tls = _sign_in_through(app_behind_edge, {"X-Forwarded-Proto": "https"})
+    assert behind_tls.status == 200
+    cookie = behind_tls.getheader("Set-Cookie", "").lower()
+    assert "; secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    plain = _sign_in_through(app_behind_edge, {})
+    assert plain.status == 200
+    assert "secure" not in plain.getheader("Set-Cookie", "").lower()  # plain http: a Secure cookie would be lost
+
+
+def test_the_apps_own_pages_may_write_through_the_edge_and_other_sites_may_not(app_behind_edge: AppBehindEdge) -> None:
+    signed_in = _sign_in_through(app_behind_edge, {})
+    cookie = signed_in.getheader("Set-Cookie", "").split(";", 1)[0]
+
+    def sign_out(origin: str) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", app_behind_edge.port, timeout=10)
+        connection.request("DELETE", "/api/auth/session", headers={"Cookie": cookie, "Origin": origin})
+        status = connection.getresponse().status
+        connection.close()
+        return status
+
+    # nginx passes the host name without the port (Host: $host); the browser's Origin has the edge's port.
+    assert sign_out("https://evil.example") == 403
+    assert sign_out(f"http://127.0.0.1:{app_behind_edge.port}") == 204
+
+
+def test_compose_and_kubernetes_let_the_services_believe_the_edge(compose_raw, rendered) -> None:
+    """Without FORWARDED_ALLOW_IPS uvicorn believes 127.0.0.1 only, and the edge is never that in either."""
+    for service in ("gateway", "results-api"):
+        assert compose_raw["services"][service]["environment"]["FORWARDED_ALLOW_IPS"] == "${FORWARDED_ALLOW_IPS:-*}"
+    for overlay in ("cpu", "gpu"):
+        config = next(
+            m for m in rendered[overlay] if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "brainmets-config"
+        )
+        assert config["data"]["FORWARDED_ALLOW_IPS"] == "*", overlay
