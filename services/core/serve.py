@@ -14,5 +14,7 @@ def serve(app: FastAPI, settings: Settings, port: int | None = None) -> None:
         host=settings.HOST,
         port=port or settings.PORT,
         log_level=settings.LOG_LEVEL.lower(),
+        # uvicorn's own lines go through the root logger, so they are JSON like the rest.
+        log_config=None,
         timeout_graceful_shutdown=10,
     )
