@@ -44,5 +44,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     handler.setFormatter(json_formatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     handler.addFilter(ContextFields())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # Python's warnings become log events too, so that every line on stderr is one.
+    logging.captureWarnings(True)
     # pika logs every connection step at INFO.
     logging.getLogger("pika").setLevel(logging.WARNING)
