@@ -8,9 +8,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -163,3 +167,33 @@ def test_log_lines_are_json_with_the_bound_request_scan_and_model() -> None:
 def test_an_unknown_log_format_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match="json, text"):
         configure_logging("INFO", "xml")
+
+
+FORKED_COUNTS = """
+import os
+from brainmets import telemetry
+from tests.services.telemetry_support import parse, value
+children = []
+for _ in range(2):
+    pid = os.fork()
+    if pid == 0:
+        telemetry.count_job("unetpp", "done")
+        telemetry.set_worker_connected("unetpp", True)
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+body, _ = telemetry.exposition()
+samples = parse(body.decode())
+print(value(samples, "brainmets_jobs_total", model="unetpp", outcome="done"))
+"""
+
+
+def test_forked_processes_are_merged_in_multiprocess_mode(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR set, what forked children count is in the parent's scrape, once each."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", FORKED_COUNTS], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.strip()) == 2.0
