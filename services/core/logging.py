@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from brainmets.logcontext import current_fields
@@ -34,6 +35,8 @@ def json_formatter() -> logging.Formatter:
         style="%",
         rename_fields={"levelname": "level", "name": "logger", "threadName": "thread"},
         timestamp="time",
+        # uvicorn attaches an ANSI-coloured copy of some messages; the plain one is enough.
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],
     )
 
 
