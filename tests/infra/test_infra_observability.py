@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from infra_support import K8S, REPO
+from infra_support import K8S, OVERLAYS, REPO
 from kustomize_render import render
 from prometheus_client.metrics import MetricWrapperBase
 
@@ -223,12 +223,13 @@ def test_the_kubernetes_copies_are_up_to_date() -> None:
         assert (OVERLAY / name).read_text() == render_copy(), f"rerun python infra/observability/render_k8s.py ({name})"
 
 
-def test_the_kubernetes_overlay_monitors_every_role_on_a_declared_port() -> None:
+@pytest.mark.parametrize("beside", OVERLAYS)
+def test_the_kubernetes_overlay_monitors_every_role_on_a_declared_port(beside: str) -> None:
     monitoring = render(OVERLAY)
     assert {m["metadata"].get("namespace") for m in monitoring} == {"brainmets"}
     kinds = {m["kind"] for m in monitoring}
     assert {"PodMonitor", "PrometheusRule", "ConfigMap"} <= kinds
-    deployments = [m for m in render(K8S / "overlays" / "cpu") if m["kind"] == "Deployment"]
+    deployments = [m for m in render(K8S / "overlays" / beside) if m["kind"] == "Deployment"]
     monitored: set[str] = set()
     for monitor in (m for m in monitoring if m["kind"] == "PodMonitor"):
         wanted = monitor["spec"]["selector"]["matchLabels"]
