@@ -145,17 +145,24 @@ def test_the_request_id_is_returned_and_travels_in_the_job(embedded) -> None:
     assert payloads[mine.json()["id"]] == "req-42"
 
 
-def test_log_lines_are_json_with_the_bound_request_scan_and_model() -> None:
+@pytest.fixture
+def restore_logging():
+    """configure_logging replaces the root logger's handlers: put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.captureWarnings(False)
+
+
+def test_log_lines_are_json_with_the_bound_request_scan_and_model(restore_logging) -> None:
     stream = io.StringIO()
     configure_logging("INFO")
-    root = logging.getLogger()
-    root.handlers[0].setStream(stream)
-    try:
-        with log_context(request_id="req-7", scan_id="a" * 32, model="unetpp"):
-            logging.getLogger("services.worker.processor").info("job done in %d ms", 12)
-        logging.getLogger("services.gateway").warning("no context here")
-    finally:
-        configure_logging("INFO", "text")
+    logging.getLogger().handlers[0].setStream(stream)
+    with log_context(request_id="req-7", scan_id="a" * 32, model="unetpp"):
+        logging.getLogger("services.worker.processor").info("job done in %d ms", 12)
+    logging.getLogger("services.gateway").warning("no context here")
     first, second = (json.loads(line) for line in stream.getvalue().splitlines())
     assert first["message"] == "job done in 12 ms"
     assert (first["request_id"], first["scan_id"], first["model"]) == ("req-7", "a" * 32, "unetpp")
@@ -164,7 +171,7 @@ def test_log_lines_are_json_with_the_bound_request_scan_and_model() -> None:
     assert second["level"] == "WARNING" and "request_id" not in second
 
 
-def test_an_unknown_log_format_is_refused_with_the_choices() -> None:
+def test_an_unknown_log_format_is_refused_with_the_choices(restore_logging) -> None:
     with pytest.raises(ValueError, match="json, text"):
         configure_logging("INFO", "xml")
 
