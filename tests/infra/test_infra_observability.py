@@ -35,6 +35,10 @@ RABBITMQ_FAMILIES = {
     "queue_consumer_count": {"rabbitmq_detailed_queue_consumers"},
 }
 PROMETHEUS_OWN = {"up"}
+# PodMonitor fields from the Prometheus Operator's API reference (monitoring.coreos.com/v1): a typo fails here.
+POD_MONITOR_FIELDS = {"selector", "podMetricsEndpoints", "jobLabel", "namespaceSelector", "podTargetLabels"}
+ENDPOINT_FIELDS = {"port", "path", "interval", "scrapeTimeout", "scheme", "params", "honorLabels", "relabelings"}
+RULE_FIELDS = {"alert", "record", "expr", "for", "labels", "annotations"}
 METRIC_NAME = re.compile(r"\b((?:brainmets|rabbitmq)_[a-z0-9_]+|up)\b(?!\s*\()")
 # Grafana's variables, as Prometheus would see them once Grafana substitutes them.
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
@@ -232,6 +236,8 @@ def test_the_kubernetes_overlay_monitors_every_role_on_a_declared_port(beside: s
     deployments = [m for m in render(K8S / "overlays" / beside) if m["kind"] == "Deployment"]
     monitored: set[str] = set()
     for monitor in (m for m in monitoring if m["kind"] == "PodMonitor"):
+        assert set(monitor["spec"]) <= POD_MONITOR_FIELDS, monitor["metadata"]["name"]
+        assert all(set(e) <= ENDPOINT_FIELDS for e in monitor["spec"]["podMetricsEndpoints"])
         wanted = monitor["spec"]["selector"]["matchLabels"]
         matched = [d for d in deployments if wanted.items() <= d["spec"]["template"]["metadata"]["labels"].items()]
         assert matched, f"PodMonitor {monitor['metadata']['name']} selects no pod"
@@ -244,6 +250,8 @@ def test_the_kubernetes_overlay_monitors_every_role_on_a_declared_port(beside: s
                 assert endpoint["path"] == "/metrics"
             monitored.add(deployment["metadata"]["name"])
     assert {"gateway", "results-api", "worker-unetpp", "worker-attention-unet"} <= monitored
+    (rule,) = (m for m in monitoring if m["kind"] == "PrometheusRule")
+    assert all(set(r) <= RULE_FIELDS for group in rule["spec"]["groups"] for r in group["rules"])
     dashboard_map = next(m for m in monitoring if m["kind"] == "ConfigMap")
     assert dashboard_map["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert json.loads(dashboard_map["data"]["brainmets.json"]) == dashboard()
