@@ -28,4 +28,10 @@ if { ! command -v docker-compose >/dev/null || ! command -v nginx >/dev/null; } 
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose nginx-light) \
     >/dev/null 2>&1 || echo "could not install docker-compose and nginx: those infra tests will be skipped" >&2
 fi
+# The observability checks (tests/infra/test_infra_observability.py): promtool, from Debian's prometheus package,
+# checks the alert rules, the Prometheus config and the dashboard's queries.
+if ! command -v promtool >/dev/null && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus) \
+    >/dev/null 2>&1 || echo "could not install prometheus (promtool): the promtool checks will be skipped" >&2
+fi
 exit 0

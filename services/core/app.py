@@ -19,6 +19,7 @@ from services.core.health import router as health_router
 from services.core.ratelimit import RateLimiter
 from services.core.runtime import Runtime
 from services.core.security import SecurityHeaders
+from services.core.telemetry import router as metrics_router
 
 LOGGER = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def create_app(
     if settings.api_docs:
         app.include_router(docs_router(title))
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(auth_router)
     for router in routers:
         app.include_router(router)

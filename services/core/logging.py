@@ -1,15 +1,7 @@
-"""One log format for every service."""
+"""The services' log set-up; it lives in ``brainmets.logformat`` so that the migration job shares it."""
 
 from __future__ import annotations
 
-import logging
+from brainmets.logformat import configure_logging
 
-
-def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s",
-        force=True,
-    )
-    # pika logs every connection step at INFO.
-    logging.getLogger("pika").setLevel(logging.WARNING)
+__all__ = ["configure_logging"]

@@ -14,6 +14,8 @@ def uvicorn_config(app: FastAPI, settings: Settings, port: int | None = None) ->
         host=settings.HOST,
         port=port or settings.PORT,
         log_level=settings.LOG_LEVEL.lower(),
+        # uvicorn's own lines go through the root logger, so they are JSON like the rest.
+        log_config=None,
         timeout_graceful_shutdown=10,
         # Trust X-Forwarded-For/-Proto only from these (the edge proxy): https at a TLS terminator in front then
         # reaches the app as https, and the session cookie is marked Secure.

@@ -17,7 +17,7 @@ LOGGER = logging.getLogger("services.embedded")
 
 def main() -> None:
     settings = embedded_settings(get_settings())
-    configure_logging(settings.LOG_LEVEL)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url, admin_token=settings.ADMIN_TOKEN)
     try:

@@ -11,6 +11,7 @@ from brainmets.catalog import MODEL_NAMES
 from brainmets.config import Settings
 from services.core.app import Background, create_app
 from services.core.runtime import Runtime, build_runtime
+from services.core.telemetry import install_telemetry
 from services.gateway.limits import BodySizeLimit
 from services.gateway.relay import OutboxRelay
 from services.gateway.routes import router as gateway_router
@@ -40,6 +41,7 @@ def create_embedded_app(runtime: Runtime, models: tuple[str, ...] = MODEL_NAMES)
         serve_web=True,
     )
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.MAX_UPLOAD_BYTES)
+    install_telemetry(app, outbox=True)
     return app
 
 

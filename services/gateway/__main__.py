@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("--no-migrate", action="store_true", help="skip the schema migration at start")
     args = parser.parse_args()
     settings = get_settings()
-    configure_logging(settings.LOG_LEVEL)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
     if not settings.AMQP_URL:
         sys.exit("the gateway needs AMQP_URL (RabbitMQ); for everything in one process use `make run`")
     if not args.no_migrate:

@@ -13,8 +13,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from brainmets import telemetry
 from brainmets.db import Scan
 from brainmets.db.scans import add_scan
+from brainmets.logcontext import current, log_context
 from brainmets.messaging import JobMessage
 from brainmets.storage import ObjectStore
 from services.core.pngs import display_png, mask_png
@@ -44,7 +46,9 @@ def create_scan(runtime: Runtime, upload: ValidUpload, *, original: bytes, filen
         _remove_orphans(runtime.store, written)
         raise
     runtime.outbox_wakeup.set()
-    LOGGER.info("scan %s accepted for %s", scan_id, ",".join(upload.models))
+    telemetry.count_scan("slice")
+    with log_context(scan_id=scan_id):
+        LOGGER.info("scan %s accepted for %s", scan_id, ",".join(upload.models))
     return scan_id
 
 
@@ -92,6 +96,7 @@ def _rows(
                 width=width,
                 height=height,
                 created_at=now,
+                request_id=current("request_id"),
             ).model_dump(mode="json"),
         )
         for model in upload.models

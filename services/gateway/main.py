@@ -8,6 +8,7 @@ from brainmets.catalog import MODEL_NAMES
 from brainmets.config import Settings, get_settings
 from services.core.app import create_app
 from services.core.runtime import Runtime, build_runtime
+from services.core.telemetry import install_telemetry
 from services.gateway.limits import BodySizeLimit
 from services.gateway.relay import OutboxRelay
 from services.gateway.routes import router
@@ -17,6 +18,7 @@ def create_gateway_app(runtime: Runtime) -> FastAPI:
     relay = OutboxRelay(runtime, MODEL_NAMES)
     app = create_app(runtime, [router], title="BrainMets upload gateway", background=[relay])
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.MAX_UPLOAD_BYTES)
+    install_telemetry(app, outbox=True)
     return app
 
 

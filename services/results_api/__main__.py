@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--no-migrate", action="store_true", help="skip the schema migration at start")
     args = parser.parse_args()
     settings = get_settings()
-    configure_logging(settings.LOG_LEVEL)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
     if not args.no_migrate:
         upgrade(settings.database_url, admin_token=settings.ADMIN_TOKEN)
     port = args.port or (settings.PORT if "PORT" in os.environ else DEFAULT_PORT)

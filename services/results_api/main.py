@@ -7,11 +7,14 @@ from fastapi import FastAPI
 from brainmets.config import Settings, get_settings
 from services.core.app import create_app
 from services.core.runtime import Runtime, build_runtime
+from services.core.telemetry import install_telemetry
 from services.results_api.routes import router
 
 
 def create_results_app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime, [router], title="BrainMets results API", serve_web=True)
+    app = create_app(runtime, [router], title="BrainMets results API", serve_web=True)
+    install_telemetry(app)
+    return app
 
 
 def app_from_settings(settings: Settings | None = None) -> FastAPI:

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 
+from brainmets import telemetry
 from brainmets.catalog import MODEL_NAMES
 from brainmets.config import get_settings
 from services.core.logging import configure_logging
@@ -24,7 +25,7 @@ def main() -> None:
     parser.add_argument("--model", choices=MODEL_NAMES, default=None, help="default: MODEL_NAME")
     args = parser.parse_args()
     settings = get_settings()
-    configure_logging(settings.LOG_LEVEL)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
     model = args.model or settings.MODEL_NAME
     if model not in MODEL_NAMES:
         sys.exit(f"choose the model with --model or MODEL_NAME: one of {', '.join(MODEL_NAMES)}")
@@ -34,6 +35,8 @@ def main() -> None:
     except MissingArtifactError as exc:
         sys.exit(str(exc))
     consumer = rabbit_consumer(runtime, model)
+    telemetry.set_worker_connected(model, False)
+    telemetry.start_metrics_server(settings.METRICS_PORT, settings.HOST)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: consumer.stop())
     register_when_ready(processor)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 
 import numpy as np
 
+from brainmets import telemetry
 from brainmets.db.scans import claim_result, complete_result, fail_result, register_model_version
 from brainmets.imaging.decode import decode_image, decode_mask
 from brainmets.inference import Segmenter
@@ -20,6 +22,12 @@ LOGGER = logging.getLogger(__name__)
 
 class WrongModelError(ValueError):
     pass
+
+
+def _seconds_since(moment: datetime) -> float:
+    """Seconds from ``moment`` (the upload's commit; naive means UTC) to now."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - aware).total_seconds()
 
 
 def _slug(text: str) -> str:
@@ -57,6 +65,7 @@ class JobProcessor:
         store = self.runtime.store
         image = decode_image(store.get(job.image_key), max_pixels=self.runtime.settings.MAX_PIXELS)
         prediction, ms = self.segmenter.timed_predict(image, with_attention=self.segmenter.has_attention)
+        telemetry.observe_inference(self.model, ms / 1000.0)
         prefix = f"scans/{job.scan_id}/{job.model}/{_slug(version)}"
         keys = {"mask_key": f"{prefix}/mask.png", "probability_key": f"{prefix}/probability.png"}
         store.put(keys["mask_key"], mask_png(prediction.mask), "image/png")
@@ -79,6 +88,8 @@ class JobProcessor:
                 metrics=metrics,
                 **keys,
             )
+        telemetry.count_job(self.model, "done")
+        telemetry.observe_job_latency(self.model, _seconds_since(job.created_at))
         LOGGER.info("job %s done in %.0f ms on %s", job.message_id, ms, self.device)
 
     def give_up(self, job: JobMessage, reason: str) -> None:

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     HOST: str = "127.0.0.1"
     PORT: int = 8000
     LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: str = Field(default="json", pattern="^(json|text)$", description="json: one event a line; text")
+    METRICS_PORT: int = Field(default=9100, ge=0, le=65535, description="a worker's /metrics port; 0 = none")
     MAX_UPLOAD_BYTES: int = 20 * 1024 * 1024
     MAX_PIXELS: int = 4096 * 4096
     MIN_SIDE: int = 16

@@ -149,6 +149,14 @@ def test_everything_else_goes_to_the_results_api(edge: Edge, method: str, path: 
     assert answer["backend"] == "results_api" and answer["path"] == path
 
 
+@pytest.mark.parametrize("path", ["/metrics", "/metrics?name=x"])
+def test_metrics_stay_inside_the_cluster(edge: Edge, path: str) -> None:
+    before = len(edge.results_api.seen)
+    status, _ = edge.request("GET", path)
+    assert status == 404
+    assert len(edge.results_api.seen) == before
+
+
 def test_a_body_over_the_edge_limit_stops_at_the_edge(edge: Edge) -> None:
     before = len(edge.gateway.seen)
     status, _ = edge.request("POST", "/api/scans", body=b"x" * (64 * 1024 + 1))

@@ -139,7 +139,8 @@ class Stack:
     def start_worker(
         self, model: str, artifacts_dir: Path | None = None, wait: bool = True, env: dict[str, str] | None = None
     ) -> ServiceProcess:
-        extra = {"MODEL_NAME": model, **(env or {})}
+        # Each worker its own metrics port: several run on this one machine.
+        extra = {"MODEL_NAME": model, "METRICS_PORT": str(free_port()), **(env or {})}
         if artifacts_dir is not None:
             extra["ARTIFACTS_DIR"] = str(artifacts_dir)
         name = f"worker-{model}-{sum(p.name.startswith(f'worker-{model}') for p in self.processes)}"

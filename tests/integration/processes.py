@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class ServiceProcess:
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
         self.name = name
+        self.env = env
         self.log_path = log_dir / f"{name}.log"
         full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         self._log = self.log_path.open("wb")

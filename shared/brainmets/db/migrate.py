@@ -17,6 +17,7 @@ from sqlalchemy import text
 from brainmets.config import get_settings
 from brainmets.db.accounts import seed_admin
 from brainmets.db.session import make_engine, make_sessionmaker, wait_for_database
+from brainmets.logformat import configure_logging
 
 LOGGER = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the database")
     args = parser.parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(level=settings.LOG_LEVEL)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
     upgrade(settings.database_url, args.revision, args.wait, admin_token=settings.ADMIN_TOKEN)
 
 

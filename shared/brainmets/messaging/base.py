@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+from brainmets import telemetry
+from brainmets.logcontext import log_context
 from brainmets.messaging.schema import JobMessage
 
 LOGGER = logging.getLogger(__name__)
@@ -74,7 +76,23 @@ class Outcome:
 
 
 def decide(handler: JobHandler, job: JobMessage, attempt: int, policy: RetryPolicy) -> Outcome:
-    """Run the handler once and say what to do with the delivery."""
+    """Run the handler once and say what to do with the delivery.
+
+    Every line logged meanwhile carries the job's scan, model and upload request id. Retries and give-ups are
+    counted here, for both brokers; the handler counts ``done`` when it commits a result (a redelivered job
+    that finds its result already there is not done twice).
+    """
+    with log_context(scan_id=job.scan_id, model=job.model, request_id=job.request_id):
+        outcome = _decide(handler, job, attempt, policy)
+    if outcome.disposition is Disposition.RETRY:
+        telemetry.count_job(job.model, "retried")
+    elif outcome.disposition is Disposition.DEAD:
+        telemetry.count_job(job.model, "failed")
+        telemetry.count_job(job.model, "dead_lettered")
+    return outcome
+
+
+def _decide(handler: JobHandler, job: JobMessage, attempt: int, policy: RetryPolicy) -> Outcome:
     try:
         handler.handle(job, attempt)
         return Outcome(Disposition.ACK)

@@ -7,6 +7,7 @@ import queue
 import threading
 from collections import defaultdict
 
+from brainmets import telemetry
 from brainmets.messaging.base import Disposition, JobHandler, RetryPolicy, decide
 from brainmets.messaging.schema import JobMessage
 
@@ -54,6 +55,13 @@ class InProcessConsumer:
     def run(self, handler: JobHandler) -> None:
         """Take jobs one at a time until ``stop``; the job in hand is finished first."""
         source = self.broker._queue(self.model)
+        telemetry.set_worker_connected(self.model, True)
+        try:
+            self._consume(source, handler)
+        finally:
+            telemetry.set_worker_connected(self.model, False)
+
+    def _consume(self, source: queue.Queue[tuple[bytes, int]], handler: JobHandler) -> None:
         while not self._stop.is_set():
             try:
                 body, attempt = source.get(timeout=0.2)
@@ -64,6 +72,7 @@ class InProcessConsumer:
             except ValueError:
                 LOGGER.error("dropping an unreadable message into the dead letters of %s", self.model)
                 self.broker.dead_letters[self.model].append(body)
+                telemetry.count_job(self.model, "dead_lettered")
                 continue
             outcome = decide(handler, job, attempt, self.broker.policy)
             if outcome.disposition is Disposition.RETRY:

@@ -18,6 +18,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError, UnroutableError
 from pika.spec import Basic, BasicProperties
 
+from brainmets import telemetry
 from brainmets.messaging.base import (
     ATTEMPT_HEADER,
     Backoff,
@@ -211,6 +212,7 @@ class RabbitConsumer:
             on_message = functools.partial(self._on_message, connection=connection, handler=handler)
             tag = channel.basic_consume(self.topology.queue(self.model), on_message_callback=on_message)
             self.connected.set()
+            telemetry.set_worker_connected(self.model, True)
             self._backoff.reset()  # connected: the next outage starts from the shortest wait again
             LOGGER.info("consuming %s", self.topology.queue(self.model))
             cancelled = False
@@ -225,6 +227,7 @@ class RabbitConsumer:
                 channel.basic_cancel(tag)
         finally:
             self.connected.clear()
+            telemetry.set_worker_connected(self.model, False)
             if connection.is_open:
                 try:
                     connection.close()
@@ -249,6 +252,7 @@ class RabbitConsumer:
         except ValueError:
             LOGGER.error("unreadable message on %s; dead-lettering it", self.topology.queue(self.model))
             channel.basic_nack(method.delivery_tag, requeue=False)
+            telemetry.count_job(self.model, "dead_lettered")
             return
         attempt = int((properties.headers or {}).get(ATTEMPT_HEADER, 0))
         self._busy = True

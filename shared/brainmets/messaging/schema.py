@@ -21,6 +21,8 @@ class JobMessage(BaseModel):
     width: int
     height: int
     created_at: datetime
+    # The upload's request id, so the worker's log lines join up with the gateway's; absent from older jobs.
+    request_id: str | None = Field(default=None, max_length=64)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
