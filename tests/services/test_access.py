@@ -12,24 +12,21 @@ from brainmets.db import AccountRole, make_engine, make_sessionmaker
 from brainmets.db.migrate import upgrade
 from services.core.auth import hash_token, issue_token
 from services.embedded import main as embedded_main
-from services.embedded.main import build_embedded
 from services.results_api.main import app_from_settings
+from tests.services.signin import signed_in_app
 from tests.services.synthetic import upload_files
 
 
 @pytest.fixture
 def secured(embedded_settings):
-    settings = embedded_settings.model_copy(update={"AUTH_ENABLED": True, "UPLOADS_PER_MINUTE": 5})
-    upgrade(settings.database_url)
-    runtime, app = build_embedded(settings)
-    with runtime.sessions.begin() as session:
-        tokens = {
-            "alice": issue_token(session, "alice", AccountRole.USER.value),
-            "bob": issue_token(session, "bob", AccountRole.USER.value),
-            "admin": issue_token(session, "root", AccountRole.ADMIN.value),
-            "expired": issue_token(session, "old", AccountRole.USER.value, ttl_days=-1),
-        }
-    with TestClient(app) as client:
+    accounts = {
+        "alice": ("alice", AccountRole.USER, None),
+        "bob": ("bob", AccountRole.USER, None),
+        "admin": ("root", AccountRole.ADMIN, None),
+        "expired": ("old", AccountRole.USER, -1),
+    }
+    settings = embedded_settings.model_copy(update={"UPLOADS_PER_MINUTE": 5})
+    with signed_in_app(settings, accounts) as (client, tokens, _runtime):
         yield client, tokens
 
 

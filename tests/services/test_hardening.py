@@ -19,8 +19,9 @@ from brainmets.config import Settings, get_settings
 from brainmets.db import AccountRole, WebSession
 from brainmets.db.migrate import upgrade
 from services import accounts
-from services.core.auth import SESSION_COOKIE, hash_token, issue_token
+from services.core.auth import SESSION_COOKIE, hash_token
 from services.embedded.main import build_embedded
+from tests.services.signin import signed_in_app
 from tests.services.synthetic import upload_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -30,16 +31,9 @@ SAME_SITE = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
 
 @pytest.fixture
 def secured(embedded_settings):
-    settings = embedded_settings.model_copy(update={"AUTH_ENABLED": True})
-    upgrade(settings.database_url)
-    runtime, app = build_embedded(settings)
-    with runtime.sessions.begin() as session:
-        tokens = {
-            "alice": issue_token(session, "alice", AccountRole.USER.value),
-            "admin": issue_token(session, "root", AccountRole.ADMIN.value),
-        }
-    with TestClient(app) as client:
-        yield client, tokens, runtime, settings
+    accounts = {"alice": ("alice", AccountRole.USER, None), "admin": ("root", AccountRole.ADMIN, None)}
+    with signed_in_app(embedded_settings, accounts) as (client, tokens, runtime):
+        yield client, tokens, runtime, runtime.settings
 
 
 def _sign_in(client: TestClient, token: str) -> str:
