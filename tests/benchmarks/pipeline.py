@@ -1,9 +1,9 @@
 """Upload-to-both-results latency and throughput: embedded mode, and RabbitMQ with 1 and 2 workers per model.
 
-``python -m services.benchmark`` prints figures (it is not a test). Everything runs on loopback, bounded in
-count (``--n``) and time (``--timeout``). It uses the trained artifacts under ``ARTIFACTS_DIR`` when both
-exist, else untrained stand-ins of the same architecture (and says so). The RabbitMQ runs need Postgres,
-RabbitMQ and an S3 server:
+``python -m tests.benchmarks.pipeline`` (``make bench-services``) prints figures (it is not a test). Everything
+runs on loopback, bounded in count (``--n``) and time (``--timeout``). It uses the trained artifacts under
+``ARTIFACTS_DIR`` when both exist, else untrained stand-ins of the same architecture (and says so). The RabbitMQ
+runs need Postgres, RabbitMQ and an S3 server:
 ``BENCH_POSTGRES_URL`` (admin URL; a scratch database is created and dropped), ``BENCH_AMQP_URL`` (a scratch
 queue prefix is used and deleted) and ``BENCH_S3_ENDPOINT`` (default: moto's server on 127.0.0.1:9000, as
 started by ``.ci/services.sh``).
@@ -41,7 +41,7 @@ from brainmets.messaging.rabbitmq import connection_parameters
 from brainmets.networks import MODEL_NAMES, build_model
 from services.core.auth import issue_token
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 S3_ENDPOINT = os.environ.get("BENCH_S3_ENDPOINT", "127.0.0.1:9000")
