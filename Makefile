@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lock run run-gateway run-results-api run-worker test lint format bench bench-services bench-load train \
+.PHONY: setup lock run run-gateway run-results-api run-worker test lint format bench bench-services bench-load bench-memory train \
 	evaluate clean
 
 setup: $(STAMP)
@@ -60,6 +60,9 @@ bench-services: setup
 
 bench-load: setup
 	$(PY) -m tests.benchmarks.load
+
+bench-memory: setup
+	$(PY) -m tests.benchmarks.memory --n $(N)
 
 # Train one model (README "Training"): make train MODEL=attention_unet DATA=/path/to/lgg-flair OUT=runs/mine
 # The artifact lands in OUT; a worker finds it with ARTIFACTS_DIR set to OUT or a folder above it.
