@@ -151,11 +151,13 @@ def read_models(session: SessionDep, runtime: RuntimeDep) -> ModelList:
 
 
 @router.get("/config", response_model=AppConfig)
-def read_config(runtime: RuntimeDep) -> AppConfig:
+def read_config(request: Request, runtime: RuntimeDep) -> AppConfig:
     """What the web app needs to know about this server: the models in display order, upload rules, URLs."""
     settings = runtime.settings
-    # The templates are the links themselves, built with placeholders: one source for both.
-    urls = {"scans": "/api/scans", **scan_links("{id}"), **result_links("{id}", "{model}", has_attention=True)}
+    # The scan templates are the links themselves, built with placeholders; the others are the routes' own paths.
+    routes = {"scans": "read_scans", "models": "read_models", "me": "read_me", "session": "sign_in"}
+    urls = {key: request.app.url_path_for(name) for key, name in routes.items()}
+    urls |= {**scan_links("{id}"), **result_links("{id}", "{model}", has_attention=True)}
     return AppConfig(
         models=[
             ModelEntry(

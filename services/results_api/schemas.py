@@ -7,15 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from brainmets.catalog import Evaluation, TrainingData
+from brainmets.catalog import Evaluation, OverlapScores, TrainingData
 
 
-class Metrics(BaseModel):
-    dice: float | None = None
-    iou: float | None = None
-    precision: float | None = None
-    recall: float | None = None
-    f1: float | None = None
+class Metrics(OverlapScores):
+    """A result's overlap with the uploaded ground truth: the same scores as a card's evaluation."""
 
 
 class ResultPublic(BaseModel):
@@ -52,7 +48,8 @@ class ScanPage(BaseModel):
 
 
 class ModelPublic(BaseModel):
-    """A model card plus its display name; unknown card fields pass through."""
+    """A model card plus its display name: the fields the web app reads are declared; the card's others pass
+    through."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -62,6 +59,11 @@ class ModelPublic(BaseModel):
     parameters: int
     input_size: tuple[int, int]
     training_time_s: float | None = None
+    epochs: int | None = None
+    best_epoch: int | None = None
+    threshold: float | None = Field(default=None, description="decision threshold on the lesion probability")
+    min_component_pixels: int | None = Field(default=None, description="smaller predicted lesions are dropped")
+    flip_averaging: bool | None = Field(default=None, description="predictions average over the mirrored slice")
     test_metrics: Evaluation = Field(default_factory=Evaluation)
     validation_metrics: Evaluation = Field(default_factory=Evaluation)
     recipe: dict[str, Any] = {}
