@@ -56,7 +56,8 @@ export class Router {
       return;
     }
     this.cleanup();
-    this.cleanup = found.route.mount(this.outlet, { ...this.context, ...found, navigate: this.navigate }) ?? (() => {});
+    this.cleanup =
+      found.route.mount(this.outlet, { ...this.context, ...found, navigate: this.navigate }) ?? (() => {});
     document.title = `${found.route.title} · BrainMets`;
     this.onRoute(found.route);
     // Move focus to the new page's heading so keyboard and screen-reader users land on it.

@@ -28,7 +28,8 @@ export function caseShortcuts(models) {
   const overlays = overlayChoices(models).map(([value, label, key]) => {
     if (value === "none") return [key, "Overlay off"];
     if (value === "both") return [key, `Overlay ${models.length === 2 ? "both" : "all"} models`];
-    if (value === "difference") return [`${key} or D`, `Difference between ${joinLabels(comparedPair(models))}`];
+    if (value === "difference")
+      return [`${key} or D`, `Difference between ${joinLabels(comparedPair(models))}`];
     return [key, `Overlay ${label}`];
   });
   const withMaps = models.filter((m) => m.attentionMap);

@@ -19,7 +19,10 @@ const scan = (unetpp, attention, extra = {}) => ({
   has_ground_truth: true,
   results: {
     unetpp: { status: unetpp, links: unetpp === "done" ? { mask: "/m/u", probability: "/p/u" } : {} },
-    attention_unet: { status: attention, links: attention === "done" ? { mask: "/m/a", attention: "/att" } : {} },
+    attention_unet: {
+      status: attention,
+      links: attention === "done" ? { mask: "/m/a", attention: "/att" } : {},
+    },
   },
   ...extra,
 });

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { FIXED_OVERLAYS, OUTLINE_BOOST, comparisonLayers, composePanels } from "../../../web/js/render/compose.js";
+import {
+  FIXED_OVERLAYS,
+  OUTLINE_BOOST,
+  comparisonLayers,
+  composePanels,
+} from "../../../web/js/render/compose.js";
 import { RGB } from "../../../web/js/render/palette.js";
 import { FULL_WINDOW } from "../../../web/js/render/windowing.js";
 import { ATTENTION, MODELS, UNETPP } from "./fixtures.mjs";
@@ -146,7 +151,13 @@ describe("probability view", () => {
 });
 
 describe("a third model from the server", () => {
-  const third = { ...UNETPP, name: "swin_unetr", label: "Swin UNETR", colour: "#c4b5fd", rgb: [196, 181, 253] };
+  const third = {
+    ...UNETPP,
+    name: "swin_unetr",
+    label: "Swin UNETR",
+    colour: "#c4b5fd",
+    rgb: [196, 181, 253],
+  };
   const three = [...MODELS, third];
   const withThird = { ...images, masks: { ...images.masks, swin_unetr: new Uint8Array([0, 0, 1]) } };
 

@@ -40,10 +40,16 @@ describe("checkFile, with the server's upload rules", () => {
     assert.equal(acceptList(rules), ".png,.jpg,.jpeg,.tif,.tiff,image/png,image/jpeg,image/tiff");
   });
   test("refuses other files, empty files and files over the server's limit", () => {
-    assert.match(checkFile({ name: "notes.txt", type: "text/plain", size: 10 }, rules), /not a PNG, JPEG or TIFF/);
+    assert.match(
+      checkFile({ name: "notes.txt", type: "text/plain", size: 10 }, rules),
+      /not a PNG, JPEG or TIFF/,
+    );
     assert.match(checkFile({ name: "a.png", type: "image/png", size: 0 }, rules), /empty/);
     assert.equal(checkFile({ name: "a.png", type: "image/png", size: rules.max_bytes }, rules), null);
-    assert.match(checkFile({ name: "a.png", type: "image/png", size: rules.max_bytes + 1 }, rules), /limit is 20/);
+    assert.match(
+      checkFile({ name: "a.png", type: "image/png", size: rules.max_bytes + 1 }, rules),
+      /limit is 20/,
+    );
     const small = { ...rules, max_bytes: 1000, media_types: { "image/png": [".png"] } };
     assert.match(checkFile({ name: "a.png", type: "image/png", size: 1001 }, small), /the limit is 1000 B/);
     assert.match(checkFile({ name: "a.tif", type: "image/tiff", size: 10 }, small), /not a PNG image/);

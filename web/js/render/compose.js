@@ -56,7 +56,9 @@ export function comparisonLayers(overlay, masks, models) {
     case "difference": {
       const pair = comparedPair(models);
       const [a, b] = pair ? pair.map((m) => masks[m.name]) : [];
-      return a && b ? [{ labels: differenceLabels(a, b), palette: differencePalette(pair[0].rgb, pair[1].rgb) }] : [];
+      return a && b
+        ? [{ labels: differenceLabels(a, b), palette: differencePalette(pair[0].rgb, pair[1].rgb) }]
+        : [];
     }
     case "none":
       return [];

@@ -60,7 +60,8 @@ export class CaseController {
       toggleStyle: () => this.update({ style: this.settings.style === "fill" ? "outline" : "fill" }),
       nudgeOpacity: (delta) => this.update({ opacity: stepOpacity(this.settings.opacity, delta) }),
       toggleHeatmap: () => this.images?.attention && this.update({ heatmap: !this.settings.heatmap }),
-      toggleProbability: () => this.images?.probability && this.update({ probability: !this.settings.probability }),
+      toggleProbability: () =>
+        this.images?.probability && this.update({ probability: !this.settings.probability }),
       autoWindow: () => this.images && this.update(autoWindow(this.images.grey)),
       fullWindow: () => this.update({ ...FULL_WINDOW }),
     };

@@ -56,13 +56,28 @@ export function caseMeta(scan) {
  */
 export function panelStatus(result) {
   if (!result) {
-    return { status: "not requested", statusClass: "muted", message: "Not requested for this scan", busy: false };
+    return {
+      status: "not requested",
+      statusClass: "muted",
+      message: "Not requested for this scan",
+      busy: false,
+    };
   }
   const { status } = result;
   if (status === "failed") {
-    return { status, statusClass: `is-${status}`, message: `Failed: ${result.error ?? "unknown error"}`, busy: false };
+    return {
+      status,
+      statusClass: `is-${status}`,
+      message: `Failed: ${result.error ?? "unknown error"}`,
+      busy: false,
+    };
   }
-  return { status, statusClass: `is-${status}`, message: WAITING[status] ?? "", busy: Boolean(WAITING[status]) };
+  return {
+    status,
+    statusClass: `is-${status}`,
+    message: WAITING[status] ?? "",
+    busy: Boolean(WAITING[status]),
+  };
 }
 
 /**

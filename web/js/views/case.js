@@ -177,7 +177,8 @@ export function mountCase(outlet, { params, models }) {
     ...controller.actions,
     zoom: (factor) => {
       const size = canvasSize();
-      if (controller.images) viewport.zoomAt(factor, size.width / 2, size.height / 2, size, controller.images);
+      if (controller.images)
+        viewport.zoomAt(factor, size.width / 2, size.height / 2, size, controller.images);
     },
     pan: (dx, dy) => {
       const size = canvasSize();

@@ -37,7 +37,10 @@ export function perPatientMetric(block, key) {
 
 /** Milliseconds per slice: on the test set, else on the validation set. */
 export function inferenceMs(card) {
-  return number(card.test_metrics?.inference_ms_per_slice) ?? number(card.validation_metrics?.inference_ms_per_slice);
+  return (
+    number(card.test_metrics?.inference_ms_per_slice) ??
+    number(card.validation_metrics?.inference_ms_per_slice)
+  );
 }
 
 /** "NVIDIA H100", "x86_64 CPU, 16 threads" or the device type. */

@@ -30,7 +30,9 @@ export function acceptList(rules) {
  */
 export function checkFile(file, rules) {
   const name = file.name.toLowerCase();
-  const knownExtension = Object.values(rules.media_types).some((exts) => exts.some((ext) => name.endsWith(ext)));
+  const knownExtension = Object.values(rules.media_types).some((exts) =>
+    exts.some((ext) => name.endsWith(ext)),
+  );
   if (!knownExtension && !(file.type in rules.media_types)) {
     return `${file.name} is not a ${formatNames(rules)} image.`;
   }
@@ -167,7 +169,12 @@ export function mountUpload(outlet, { navigate, config, models }) {
   const submit = h("button", { class: "primary", text: "Upload and segment", attrs: { type: "submit" } });
   const modelBoxes = models.map(({ name }) =>
     h("input", {
-      attrs: { type: "checkbox", id: `model-${name}`, value: name, checked: rules.default_models.includes(name) },
+      attrs: {
+        type: "checkbox",
+        id: `model-${name}`,
+        value: name,
+        checked: rules.default_models.includes(name),
+      },
     }),
   );
 
@@ -213,7 +220,9 @@ export function mountUpload(outlet, { navigate, config, models }) {
       "fieldset",
       { class: "model-choice" },
       h("legend", { text: "Models" }),
-      models.map((model, i) => h("label", { class: "check" }, modelBoxes[i], h("span", { text: model.label }))),
+      models.map((model, i) =>
+        h("label", { class: "check" }, modelBoxes[i], h("span", { text: model.label })),
+      ),
     ),
     error,
     progressRow,
