@@ -20,6 +20,7 @@ Manifest = dict[str, Any]
 K8S_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
 SECRET_TEMPLATE = K8S / "secrets" / "brainmets-secrets.example.yaml"
 PROCESS_ENV = {"OMP_NUM_THREADS"}
+API_PODS = {"Deployment/gateway", "Deployment/results-api", "Job/brainmets-migrate"}
 # ScaledObject fields and rabbitmq trigger parameters, from KEDA 2.x's documentation: a typo fails here.
 SCALED_OBJECT_FIELDS = {
     "scaleTargetRef",
@@ -306,3 +307,5 @@ def test_overlays_set_a_registry_image(rendered: dict[str, list[Manifest]], name
             assert image.startswith("nginxinc/nginx-unprivileged:"), key
         else:
             assert image.startswith("registry.example.com/brainmets:"), key
+            # The roles that run no network get the image without torch (Dockerfile ROLE=api); workers never.
+            assert image.endswith("-api") == (key in API_PODS), key
