@@ -1,9 +1,10 @@
 /**
  * The case view's controller: keeps the scan, the loaded images and the reader's settings; fetches the scan,
- * follows it live and loads its images; turns changes into a render per animation frame. It never touches the
- * DOM: it tells a view (see CaseView) what to show, and the pure rules live in case-state.js.
+ * follows it live and loads its images; turns changes into one render per animation frame. It builds no DOM: it
+ * tells a view (see CaseView) what to show, and the pure rules live in case-state.js.
  */
 import { getScan, isSettled, scanUrls, watchScan } from "../api.js";
+import { oncePerFrame } from "../dom.js";
 import { comparedPair } from "../lineup.js";
 import { differenceLabels, differenceSummary } from "../render/difference.js";
 import { composePanels } from "../render/compose.js";
@@ -51,7 +52,7 @@ export class CaseController {
     this.scan = null;
     this.requested = new Set(); // assets already being fetched
     this.drawn = {}; // what the last render put on screen, for data-ready
-    this.frame = 0;
+    this.scheduleRender = oncePerFrame(() => this.render());
     this.abort = new AbortController();
     this.stopWatching = () => {};
     /** @type {import("../shortcuts.js").CaseActions} zoom, pan and fit are the view's (it owns the viewport) */
@@ -82,7 +83,7 @@ export class CaseController {
   stop() {
     this.abort.abort();
     this.stopWatching();
-    cancelAnimationFrame(this.frame);
+    this.scheduleRender.cancel();
   }
 
   update(partial) {
@@ -111,14 +112,6 @@ export class CaseController {
     this.refreshMetrics();
     this.loadAssets();
     this.view.ready(isReady(this.scan, this.drawn, this.models));
-  }
-
-  scheduleRender() {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.render();
-    });
   }
 
   render() {
