@@ -4,6 +4,9 @@
 # Build:
 #   docker build -t brainmets:cpu .                                  CPU (the default)
 #   docker build --build-arg VARIANT=cuda -t brainmets:cuda .         CUDA, for GPU workers
+#   docker build --build-arg ROLE=api -t brainmets-api:cpu .          the API roles only (gateway, results API,
+#                                                                      migrations, accounts): no torch, smaller
+#                                                                      (infra/README.md has the figures)
 ARG VARIANT=cpu
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-base-ubuntu24.04
@@ -31,6 +34,8 @@ RUN apt-get update \
 FROM base-${VARIANT} AS runtime
 # Keep equal to the torch pin in pyproject.toml (tests/infra/test_dockerfile.py checks it).
 ARG TORCH_VERSION=2.13.0
+# all: every role; api: without what only the networks need (pyproject.toml [tool.brainmets] model-only).
+ARG ROLE=all
 ENV PATH=/opt/venv/bin:${PATH} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -43,16 +48,15 @@ RUN groupadd --system --gid 10001 brainmets \
        --shell /usr/sbin/nologin brainmets
 
 # Layers from the least to the most often changed: torch, the other dependencies, the models, the code.
-RUN pip install --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}"
+RUN if [ "${ROLE}" != api ]; then pip install --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}"; fi
 
 # Only the dependency list, read from pyproject.toml, so editing code never reinstalls them. torch is left
 # out: from PyPI's default index its pin would fetch the CUDA build over the one installed above.
 # The versions are those of requirements.lock, the ones CI tested.
-COPY pyproject.toml requirements.lock ./
-RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
-open('/tmp/requirements.txt', 'w').write('\n'.join(d for d in deps if not d.startswith('torch')))" \
+COPY pyproject.toml requirements.lock infra/docker/requirements.py ./
+RUN python requirements.py "${ROLE}" > /tmp/requirements.txt \
     && pip install -c requirements.lock -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+    && rm /tmp/requirements.txt requirements.py
 
 COPY training/artifacts/ training/artifacts/
 COPY infra/docker/healthcheck.py /usr/local/bin/brainmets-healthcheck

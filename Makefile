@@ -4,7 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lock run run-gateway run-results-api run-worker test lint format bench train evaluate clean
+.PHONY: setup lock run run-gateway run-results-api run-worker test lint format bench bench-services bench-load bench-memory train \
+	evaluate clean
 
 setup: $(STAMP)
 
@@ -51,6 +52,17 @@ format: setup
 
 bench: setup
 	$(PY) -m training.benchmark
+
+# The services' figures (README "Services benchmark"): tools under tests/benchmarks, never in an image.
+N ?= 20
+bench-services: setup
+	$(PY) -m tests.benchmarks.pipeline --n $(N)
+
+bench-load: setup
+	$(PY) -m tests.benchmarks.load
+
+bench-memory: setup
+	$(PY) -m tests.benchmarks.memory --n $(N)
 
 # Train one model (README "Training"): make train MODEL=attention_unet DATA=/path/to/lgg-flair OUT=runs/mine
 # The artifact lands in OUT; a worker finds it with ARTIFACTS_DIR set to OUT or a folder above it.

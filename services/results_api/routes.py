@@ -9,14 +9,24 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from brainmets.catalog import DISPLAY_NAMES, MODEL_NAMES, find_cards
+from brainmets.catalog import ATTENTION_MAP_MODELS, DISPLAY_NAMES, MODEL_NAMES, find_cards
 from brainmets.db import Scan
 from brainmets.db.scans import get_scan, latest_model_versions, list_scans
+from brainmets.imaging.formats import MEDIA_TYPES
 from brainmets.storage import ObjectNotFound
 from services.core.auth import Principal, PrincipalDep, can_see, owner_filter
 from services.core.deps import RuntimeDep, SessionDep
+from services.core.links import result_links, scan_links
 from services.results_api.events import scan_events
-from services.results_api.schemas import ModelList, ModelPublic, ScanPage, ScanPublic
+from services.results_api.schemas import (
+    AppConfig,
+    ModelEntry,
+    ModelList,
+    ModelPublic,
+    ScanPage,
+    ScanPublic,
+    UploadRules,
+)
 from services.results_api.views import latest_results, scan_view
 
 LOGGER = logging.getLogger(__name__)
@@ -138,3 +148,27 @@ def read_models(session: SessionDep, runtime: RuntimeDep) -> ModelList:
         if name in cards
     ]
     return ModelList(models=models)
+
+
+@router.get("/config", response_model=AppConfig)
+def read_config(request: Request, runtime: RuntimeDep) -> AppConfig:
+    """What the web app needs to know about this server: the models in display order, upload rules, URLs."""
+    settings = runtime.settings
+    # The scan templates are the links themselves, built with placeholders; the others are the routes' own paths.
+    routes = {"scans": "read_scans", "models": "read_models", "me": "read_me", "session": "sign_in"}
+    urls = {key: request.app.url_path_for(name) for key, name in routes.items()}
+    urls |= {**scan_links("{id}"), **result_links("{id}", "{model}", has_attention=True)}
+    return AppConfig(
+        models=[
+            ModelEntry(
+                name=name, display_name=DISPLAY_NAMES.get(name, name), attention_map=name in ATTENTION_MAP_MODELS
+            )
+            for name in MODEL_NAMES
+        ],
+        upload=UploadRules(
+            max_bytes=settings.MAX_UPLOAD_BYTES,
+            media_types={kind: list(extensions) for kind, extensions in MEDIA_TYPES.items()},
+            default_models=list(settings.default_models),
+        ),
+        urls=urls,
+    )

@@ -7,15 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from brainmets.catalog import TrainingData
+from brainmets.catalog import Evaluation, OverlapScores, TrainingData
 
 
-class Metrics(BaseModel):
-    dice: float | None = None
-    iou: float | None = None
-    precision: float | None = None
-    recall: float | None = None
-    f1: float | None = None
+class Metrics(OverlapScores):
+    """A result's overlap with the uploaded ground truth: the same scores as a card's evaluation."""
 
 
 class ResultPublic(BaseModel):
@@ -52,7 +48,8 @@ class ScanPage(BaseModel):
 
 
 class ModelPublic(BaseModel):
-    """A model card plus its display name; unknown card fields pass through."""
+    """A model card plus its display name: the fields the web app reads are declared; the card's others pass
+    through."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -62,8 +59,13 @@ class ModelPublic(BaseModel):
     parameters: int
     input_size: tuple[int, int]
     training_time_s: float | None = None
-    test_metrics: dict[str, Any] = {}
-    validation_metrics: dict[str, Any] = {}
+    epochs: int | None = None
+    best_epoch: int | None = None
+    threshold: float | None = Field(default=None, description="decision threshold on the lesion probability")
+    min_component_pixels: int | None = Field(default=None, description="smaller predicted lesions are dropped")
+    flip_averaging: bool | None = Field(default=None, description="predictions average over the mirrored slice")
+    test_metrics: Evaluation = Field(default_factory=Evaluation)
+    validation_metrics: Evaluation = Field(default_factory=Evaluation)
     recipe: dict[str, Any] = {}
     # Cards registered before the field existed still validate, with the defaults the training script assumes.
     trained_on: TrainingData = Field(default_factory=TrainingData)
@@ -72,3 +74,24 @@ class ModelPublic(BaseModel):
 
 class ModelList(BaseModel):
     models: list[ModelPublic]
+
+
+class ModelEntry(BaseModel):
+    name: str
+    display_name: str
+    attention_map: bool = Field(description="its results come with an attention map")
+
+
+class UploadRules(BaseModel):
+    max_bytes: int = Field(description="the largest file the gateway accepts (MAX_UPLOAD_BYTES)")
+    media_types: dict[str, list[str]] = Field(description="file types the server decodes, with their extensions")
+    default_models: list[str] = Field(description="the models an upload is queued for when it names none")
+
+
+class AppConfig(BaseModel):
+    """What the web app must know about this server instead of copying it: the models in display order, the
+    upload rules, and URL templates (``{id}`` a scan's id, ``{model}`` a model's name)."""
+
+    models: list[ModelEntry]
+    upload: UploadRules
+    urls: dict[str, str]

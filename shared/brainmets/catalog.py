@@ -11,10 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 MODEL_NAMES: tuple[str, ...] = ("unetpp", "attention_unet")
 DISPLAY_NAMES: dict[str, str] = {"unetpp": "U-Net++", "attention_unet": "Attention U-Net"}
+# Models whose results come with an attention map (networks with ``forward_with_attention``).
+ATTENTION_MAP_MODELS: frozenset[str] = frozenset({"attention_unet"})
 
 CARD_FILE = "model_card.json"
 WEIGHTS_FILE = "weights.safetensors"
@@ -31,6 +33,46 @@ class TrainingData(BaseModel):
     institutions: list[str] = Field(default_factory=list)
     patients: int | None = Field(default=None, description="patients whose slices trained the network")
     slices: int | None = None
+
+
+class OverlapScores(BaseModel):
+    """Overlap with the ground truth, pooled over every pixel of a subset."""
+
+    dice: float | None = None
+    iou: float | None = None
+    precision: float | None = None
+    recall: float | None = None
+    f1: float | None = None
+
+
+class LesionCount(BaseModel):
+    """Lesions of one size class: how many the ground truth holds, how many the model found."""
+
+    true: int
+    detected: int
+    sensitivity: float | None = Field(default=None, description="detected / true; null when there are none")
+
+
+class Evaluation(BaseModel):
+    """``training.evaluate``'s summary of one subset, as ``training.publish`` records it in a card.
+
+    The one shape of a card's ``test_metrics`` and ``validation_metrics``: the web app reads these fields and no
+    other; further fields the evaluation writes pass through.
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    patients: int | None = None
+    slices: int | None = None
+    per_patient_dice_mean: float | None = None
+    per_patient_dice_median: float | None = None
+    pooled: OverlapScores = Field(default_factory=OverlapScores, alias="global")
+    lesion_sensitivity: float | None = None
+    lesion_sensitivity_by_size: dict[str, LesionCount] = Field(default_factory=dict)
+    false_positive_lesions_per_patient: float | None = None
+    hd95_mean: float | None = None
+    inference_ms_per_slice: float | None = None
+    gflops: float | None = None
 
 
 def card_paths(root: str | Path | None = None) -> list[Path]:

@@ -18,5 +18,5 @@ def compose_raw() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def rendered() -> dict[str, list[dict[str, Any]]]:
-    """The manifests of the base and of each overlay, rendered by kustomize (or the fallback loader)."""
+    """The manifests of the base and of each overlay, rendered by ``kubectl kustomize``."""
     return {name: render(K8S / ("base" if name == "base" else f"overlays/{name}")) for name in ("base", *OVERLAYS)}

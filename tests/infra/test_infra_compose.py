@@ -123,7 +123,7 @@ def test_every_awaited_service_has_a_health_check(compose_raw: dict[str, Any]) -
             check = services[dep].get("healthcheck")
             if check is None:
                 # Our own image carries its HEALTHCHECK.
-                assert services[dep]["image"].startswith("${BRAINMETS_IMAGE")
+                assert services[dep]["image"].startswith(("${BRAINMETS_IMAGE", "${BRAINMETS_API_IMAGE"))
                 assert "HEALTHCHECK" in dockerfile
             else:
                 assert not check.get("disable", False), dep
@@ -197,6 +197,18 @@ def test_cpu_is_the_default() -> None:
     for name in WORKERS:
         assert config["services"][name]["environment"]["DEVICE"] == "cpu"
         assert "deploy" not in config["services"][name]
+
+
+def test_roles_without_a_network_run_the_api_image() -> None:
+    """The gateway, the results API and the migration get the image built without torch; workers never do."""
+    for files in (("docker-compose.yml",), ("docker-compose.yml", "docker-compose.gpu.yml")):
+        services = rendered(*files)["services"]
+        for name in ("migrate", "gateway", "results-api"):
+            assert services[name]["build"]["args"]["ROLE"] == "api", name
+            assert services[name]["image"] == "brainmets:api", name
+        for name in WORKERS:
+            assert services[name]["build"]["args"].get("ROLE", "all") == "all", name
+            assert services[name]["image"] != "brainmets:api", name
 
 
 def test_edge_gets_every_variable_its_template_uses(compose_raw: dict[str, Any]) -> None:

@@ -91,9 +91,9 @@ def test_dependencies_are_installed_before_the_code_is_copied() -> None:
     def index(predicate: str) -> int:
         return next(i for i, (keyword, args) in enumerate(steps) if f"{keyword} {args}".startswith(predicate))
 
-    torch = index('RUN pip install --index-url "${TORCH_INDEX_URL}" "torch==')
+    torch = index('RUN if [ "${ROLE}" != api ]; then pip install --index-url "${TORCH_INDEX_URL}" "torch==')
     manifest = index("COPY pyproject.toml")
-    dependencies = index('RUN python -c "import tomllib')
+    dependencies = index("RUN python requirements.py")
     artifacts = index("COPY training/artifacts/")
     code = min(index("COPY shared/"), index("COPY services/"), index("COPY web/"))
     assert torch < manifest < dependencies < artifacts < code
@@ -106,6 +106,29 @@ def test_the_models_and_the_code_are_in_the_image() -> None:
         if source == "training/artifacts/" and not (REPO / source).exists():
             pytest.skip("training/artifacts/ is not committed yet: `docker build` needs it")
         assert (REPO / source).exists(), f"COPY {source}: no such path, the build would fail"
+
+
+def _role_requirements(role: str) -> subprocess.CompletedProcess[str]:
+    """What the build's dependency step installs for a role (the script runs beside pyproject.toml, as in it)."""
+    script = REPO / "infra" / "docker" / "requirements.py"
+    return subprocess.run(
+        [sys.executable, str(script), role], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_the_api_image_installs_no_model_only_package() -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    model_only = set(pyproject["tool"]["brainmets"]["model-only"])
+    names = {
+        role: {re.split(r"[\[<>=!~;\s]", d)[0] for d in _role_requirements(role).stdout.split()}
+        for role in ("all", "api")
+    }
+    assert "torch" not in names["all"], "torch comes from its own index, before the other dependencies"
+    assert model_only - {"torch"} <= names["all"]
+    assert not names["api"] & model_only
+    assert names["api"] >= {"fastapi", "sqlalchemy", "alembic", "pika", "minio", "uvicorn"}
+    refused = _role_requirements("gpu")
+    assert refused.returncode != 0 and "choose from all, api" in refused.stderr
 
 
 def test_dockerignore_keeps_data_environments_and_caches_out() -> None:

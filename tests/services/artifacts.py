@@ -22,7 +22,7 @@ def make_tiny_artifacts(root: Path, version: str = "test-1") -> Path:
             version=version,
             network=network,
             input_size=(64, 64),
-            test_metrics={"dice": 0.5},
+            test_metrics={"global": {"dice": 0.5}},
         )
         save_artifact(build_model(name, **network), card, root / name)
     return root

@@ -111,10 +111,10 @@ def s3_server() -> Iterator[str]:
 
 
 @contextmanager
-def fresh_database() -> Iterator[str]:
-    """A new Postgres database for this session, dropped afterwards."""
-    admin = make_url(POSTGRES_URL)
-    name = f"brainmets_test_{uuid.uuid4().hex[:12]}"
+def fresh_database(admin_url: str = POSTGRES_URL, prefix: str = "brainmets_test") -> Iterator[str]:
+    """A new Postgres database for this session (or a benchmark run), dropped afterwards."""
+    admin = make_url(admin_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     conn = psycopg2.connect(
         host=admin.host, port=admin.port, user=admin.username, password=admin.password, dbname=admin.database
     )

@@ -1,4 +1,4 @@
-"""The API roles run without PyTorch, and the torch-free catalogue says what the networks and artifacts say."""
+"""The API roles run without PyTorch (or what else only the networks need); the catalogue says what the networks say."""
 
 from __future__ import annotations
 
@@ -15,20 +15,26 @@ from services.results_api.schemas import ModelPublic
 ROOT = Path(__file__).resolve().parents[2]
 # The entry points of every role that serves HTTP or manages the database, never a model.
 API_MODULES = ("services.gateway.main", "services.results_api.main", "brainmets.db.migrate", "services.accounts")
-# Imports each module in turn in a fresh interpreter and names the first one after which torch is loaded.
+# Imports each module in turn in a fresh interpreter and names the first one after which a module of a package
+# the API image leaves out (pyproject.toml [tool.brainmets] model-only: torch, scipy, ...) is loaded.
 PROBE = """
-import importlib, json, sys
+import importlib, json, sys, tomllib
+from importlib.metadata import packages_distributions
+left_out = {n.lower() for n in tomllib.load(open("pyproject.toml", "rb"))["tool"]["brainmets"]["model-only"]}
+modules = {m for m, dists in packages_distributions().items() if {d.lower() for d in dists} & left_out}
+assert "torch" in modules and "scipy" in modules
 for name in json.loads(sys.argv[1]):
     importlib.import_module(name)
-    if "torch" in sys.modules:
-        print(json.dumps(name))
+    loaded = sorted(modules & {m.split(".")[0] for m in sys.modules})
+    if loaded:
+        print(json.dumps([name, loaded]))
         break
 else:
     print(json.dumps(None))
 """
 
 
-def test_api_roles_import_without_torch() -> None:
+def test_api_roles_import_no_model_only_package() -> None:
     done = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(API_MODULES)],
         cwd=ROOT,
@@ -37,7 +43,7 @@ def test_api_roles_import_without_torch() -> None:
         timeout=120,
         check=True,
     )
-    assert json.loads(done.stdout) is None, f"importing {done.stdout.strip()} loads torch"
+    assert json.loads(done.stdout) is None, f"importing {done.stdout.strip()}: the API image has no such package"
 
 
 def test_the_catalogue_names_the_networks() -> None:
@@ -65,3 +71,23 @@ def test_a_folder_without_weights_is_not_a_model(tmp_path: Path) -> None:
 def test_model_descriptions_claim_nothing_they_do_not_know() -> None:
     # ``available`` was always true: a field that cannot be false says nothing.
     assert "available" not in ModelPublic.model_fields
+
+
+def test_attention_maps_come_from_the_networks_that_have_them() -> None:
+    from brainmets.networks import build_model
+
+    with_maps = {
+        name for name in MODEL_NAMES if hasattr(build_model(name, widths=[4, 8, 16]), "forward_with_attention")
+    }
+    assert with_maps == catalog.ATTENTION_MAP_MODELS
+
+
+def test_the_committed_cards_have_the_evaluation_shape_the_web_app_reads() -> None:
+    for name, card in catalog.find_cards().items():
+        public = ModelPublic.model_validate({**card, "display_name": DISPLAY_NAMES[name]})
+        for evaluation in (public.test_metrics, public.validation_metrics):
+            assert evaluation.pooled.dice is not None and evaluation.per_patient_dice_mean is not None
+        assert public.test_metrics.inference_ms_per_slice is not None
+        assert set(public.test_metrics.lesion_sensitivity_by_size) == {"small", "medium", "large"}
+        # Served under the card's own key, "global".
+        assert public.model_dump(mode="json", by_alias=True)["test_metrics"]["global"] == card["test_metrics"]["global"]

@@ -155,7 +155,7 @@ def test_models_describe_each_model_from_its_card(embedded) -> None:
     assert models["unetpp"]["display_name"] == "U-Net++"
     assert models["attention_unet"]["version"] == "test-1"
     assert models["unetpp"]["parameters"] > 0
-    assert models["unetpp"]["test_metrics"] == {"dice": 0.5}
+    assert models["unetpp"]["test_metrics"]["global"]["dice"] == 0.5
     # The web app reads what each model was trained on; the test cards keep the training script's defaults.
     assert models["unetpp"]["trained_on"]["sequence"] == "FLAIR"
     assert models["unetpp"]["trained_on"]["plane"] == "axial"

@@ -156,6 +156,19 @@ def private_app(tmp_path_factory: pytest.TempPathFactory, tiny_artifacts: Path) 
         yield url, created.stdout.strip()
 
 
+# A server configured unlike the defaults: the app must show what it reports, not what the JavaScript assumes.
+SMALL_LIMIT = 50_000
+
+
+@pytest.fixture(scope="module")
+def configured_app(tmp_path_factory: pytest.TempPathFactory, tiny_artifacts: Path) -> Iterator[str]:
+    """The embedded app with a small upload limit and only the Attention U-Net queued by default."""
+    root = tmp_path_factory.mktemp("embedded-configured")
+    env = _app_env(root, tiny_artifacts, _free_port(), MAX_UPLOAD_BYTES=str(SMALL_LIMIT), MODELS="attention_unet")
+    with _embedded_app(env, root / "server.log") as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     with sync_api.sync_playwright() as playwright:
@@ -494,3 +507,49 @@ def test_sign_in_guards_every_view(page: object, private_app: tuple[str, str], s
     # Only the refusals before signing in and after signing out may be logged.
     unexpected = [e for e in console.errors if "status of 401" not in e]
     assert unexpected == [], unexpected
+
+
+def test_the_app_shows_the_models_and_limits_the_server_reports(
+    page: object, configured_app: str, scan_files: dict[str, Path], tmp_path: Path
+) -> None:
+    console = ConsoleLog(page)
+    config = httpx.get(f"{configured_app}/api/config").json()
+    names = {m["name"]: m["display_name"] for m in config["models"]}
+    assert config["upload"]["max_bytes"] == SMALL_LIMIT
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.method) if "/api/scans" in request.url else None)
+
+    # The upload view: the server's limit in the hint, its models by their names, its default choice ticked.
+    page.goto(f"{configured_app}/#/upload")
+    hint = page.locator(".drop-zone:has(#image) .drop-label")
+    hint.wait_for()
+    assert "up to 48.8 KB" in (hint.text_content() or "")
+    for name, label in names.items():
+        assert page.locator(f"label:has(#model-{name})").text_content() == label
+    assert page.locator("#model-attention_unet").is_checked()
+    assert not page.locator("#model-unetpp").is_checked()
+
+    # A file over the server's limit is refused before anything is sent.
+    big = tmp_path / "big.png"
+    big.write_bytes(scan_files["image"].read_bytes() + bytes(SMALL_LIMIT))
+    page.set_input_files("#image", str(big))
+    page.get_by_role("button", name="Upload and segment").click()
+    alert = page.locator(".upload-form [role=alert]", has_text="the limit is 48.8 KB")
+    alert.wait_for()
+    assert "POST" not in sent
+
+    # Within it, the upload goes to the default model only; the case names each model as the server does.
+    page.set_input_files("#image", str(scan_files["image"]))
+    page.get_by_role("button", name="Upload and segment").click()
+    page.wait_for_url(re.compile(r".*#/cases/[0-9a-f]{32}$"))
+    page.wait_for_selector('.page-case[data-ready="true"]', timeout=120_000)
+    for name, label in names.items():
+        title = page.locator(f'canvas[data-panel="{name}"]').get_attribute("aria-label")
+        assert title == label
+    chips = {c.get_attribute("data-model"): c.text_content() for c in page.locator(".case-head .chip").all()}
+    assert chips == {
+        "unetpp": f"{names['unetpp']} · Not requested",
+        "attention_unet": f"{names['attention_unet']} · Done",
+    }
+    assert _stats(page, "attention_unet")["nonBlack"] > 0
+    assert console.errors == [], console.errors

@@ -1,10 +1,10 @@
 /**
- * The BrainMets HTTP API (see README "HTTP API"): JSON reads, the upload with progress, and live scan events.
+ * The BrainMets HTTP API (see README "HTTP API"): the server's facts, JSON reads, the upload with progress, and
+ * live scan events. Every URL but /api/config comes from the server's URL templates.
  */
 
-/** The two models, in display order. */
-export const MODELS = Object.freeze(["unetpp", "attention_unet"]);
-export const MODEL_LABELS = Object.freeze({ unetpp: "U-Net++", attention_unet: "Attention U-Net" });
+/** Where the server states its facts; the one URL the app knows by itself. */
+export const CONFIG_URL = "/api/config";
 
 /** A result no longer changes once it is in one of these states. */
 export const FINAL_STATES = Object.freeze(["done", "failed"]);
@@ -84,13 +84,45 @@ function getJson(path, signal) {
 }
 
 /**
+ * @typedef {object} ServerConfig what GET /api/config answers (services/results_api/schemas.py AppConfig)
+ * @property {Array<{name: string, display_name: string, attention_map: boolean}>} models in display order
+ * @property {{max_bytes: number, media_types: Record<string, string[]>, default_models: string[]}} upload
+ * @property {Record<string, string>} urls templates with {id} (a scan) and {model} (a model's name)
+ */
+
+/** @type {ServerConfig|null} */
+let config = null;
+
+/** Fetch the server's facts; the app loads them once, before any view. @returns {Promise<ServerConfig>} */
+export async function loadConfig(signal) {
+  config = await getJson(CONFIG_URL, signal);
+  return config;
+}
+
+/** Use facts already fetched (e.g. the server's own answer in unit tests). @param {ServerConfig} value */
+export function setConfig(value) {
+  config = value;
+}
+
+/**
+ * A URL from the server's templates.
+ * @param {string} key e.g. "self", "mask"
+ * @param {{id?: string, model?: string}} [params]
+ */
+export function apiUrl(key, params = {}) {
+  const template = config?.urls?.[key];
+  if (!template) throw new Error(`the server's config has no "${key}" URL (was it loaded?)`);
+  return template.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(params[name] ?? ""));
+}
+
+/**
  * Who is signed in.
  * @returns {Promise<{auth_required: boolean, name?: string|null, role?: string|null}>} a server without
  *   accounts answers as one where sign-in is not required
  */
 export async function getSession(signal) {
   try {
-    return await request("/api/auth/me", { signal, quiet: true });
+    return await request(apiUrl("me"), { signal, quiet: true });
   } catch (error) {
     if (error.status === 401) return { auth_required: true, name: null, role: null };
     if (error.status === 404) return { auth_required: false, name: null, role: null };
@@ -100,44 +132,49 @@ export async function getSession(signal) {
 
 /** Exchange an access token for a session cookie. @returns {Promise<{name: string, role: string}>} */
 export function signIn(token) {
-  return request("/api/auth/session", { method: "POST", json: { token }, quiet: true });
+  return request(apiUrl("session"), { method: "POST", json: { token }, quiet: true });
 }
 
 export function signOut() {
-  return request("/api/auth/session", { method: "DELETE", quiet: true });
+  return request(apiUrl("session"), { method: "DELETE", quiet: true });
 }
 
 /** @returns {Promise<{items: object[], total: number, limit: number, offset: number}>} newest first */
 export function listScans({ limit = 20, offset = 0 } = {}, signal) {
-  return getJson(`/api/scans?limit=${limit}&offset=${offset}`, signal);
+  return getJson(`${apiUrl("scans")}?limit=${limit}&offset=${offset}`, signal);
 }
 
 /** @returns {Promise<object>} the scan with each model's result */
 export function getScan(id, signal) {
-  return getJson(`/api/scans/${encodeURIComponent(id)}`, signal);
+  return getJson(apiUrl("self", { id }), signal);
 }
 
 /** @returns {Promise<{models: object[]}>} the model cards */
 export function getModels(signal) {
-  return getJson("/api/models", signal);
+  return getJson(apiUrl("models"), signal);
 }
 
-/** URLs of a scan's images; the scan's own links win when the API gives them. */
-export function scanUrls(scan) {
-  const base = `/api/scans/${encodeURIComponent(scan.id)}`;
+/**
+ * URLs of a scan's images; the scan's own links win when the API gives them.
+ * @param {object} scan the scan JSON
+ * @param {Array<{name: string}>} models the models in the server's order
+ */
+export function scanUrls(scan, models) {
+  const id = scan.id;
   const links = scan.links ?? {};
   const urls = {
-    image: links.image ?? `${base}/image`,
-    groundTruth: links.ground_truth ?? `${base}/ground-truth`,
+    image: links.image ?? apiUrl("image", { id }),
+    groundTruth: links.ground_truth ?? apiUrl("ground_truth", { id }),
     attention: null,
     masks: {},
     probability: {},
   };
-  for (const model of MODELS) {
-    const result = scan.results?.[model];
-    urls.masks[model] = result?.links?.mask ?? `${base}/masks/${model}`;
-    urls.probability[model] = result?.links?.probability ?? null;
-    if (model === "attention_unet" && result?.links?.attention) urls.attention = result.links.attention;
+  for (const { name } of models) {
+    const result = scan.results?.[name];
+    urls.masks[name] = result?.links?.mask ?? apiUrl("mask", { id, model: name });
+    urls.probability[name] = result?.links?.probability ?? null;
+    // Only a model whose network has attention gates gives this link.
+    urls.attention ??= result?.links?.attention ?? null;
   }
   return urls;
 }
@@ -155,7 +192,7 @@ export function uploadScan({ image, groundTruth = null, models = [] }, onProgres
   if (models.length) data.append("models", models.join(","));
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/scans");
+    xhr.open("POST", apiUrl("scans"));
     xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
@@ -217,7 +254,7 @@ export function watchScan(id, onScan) {
   }
 
   if (typeof EventSource === "function") {
-    source = new EventSource(`/api/scans/${encodeURIComponent(id)}/events`);
+    source = new EventSource(apiUrl("events", { id }));
     const onMessage = (event) => {
       try {
         deliver(JSON.parse(event.data));

@@ -36,6 +36,28 @@ export function append(parent, children) {
   return parent;
 }
 
+/**
+ * A function that runs `work` once in the next animation frame however often it is called before then (one draw
+ * per frame); its `cancel()` drops a pending run.
+ * @param {() => void} work
+ * @returns {(() => void) & {cancel: () => void}}
+ */
+export function oncePerFrame(work) {
+  let frame = 0;
+  const schedule = () => {
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      work();
+    });
+  };
+  schedule.cancel = () => {
+    cancelAnimationFrame(frame);
+    frame = 0;
+  };
+  return schedule;
+}
+
 /** Replace all children of a node. */
 export function replaceChildren(parent, ...children) {
   parent.replaceChildren();

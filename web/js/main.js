@@ -1,8 +1,10 @@
 /**
- * Entry point: wires the views to the router, keeps the navigation's current link marked, and shows who is
- * signed in (when the server requires it).
+ * Entry point: loads the server's facts (models, upload rules, URLs), wires the views to the router, keeps the
+ * navigation's current link marked, and shows who is signed in (when the server requires it).
  */
-import { getSession, onUnauthorized, signOut } from "./api.js";
+import { getSession, loadConfig, onUnauthorized, signOut } from "./api.js";
+import { h, replaceChildren } from "./dom.js";
+import { lineup } from "./lineup.js";
 import { Router } from "./router.js";
 import { mountCase } from "./views/case.js";
 import { mountCases } from "./views/cases.js";
@@ -31,17 +33,8 @@ const routes = [
   },
 ];
 
-const router = new Router({
-  routes,
-  outlet: document.getElementById("main"),
-  fallback: "#/upload",
-  onRoute(route) {
-    for (const link of document.querySelectorAll("[data-nav]")) {
-      if (link.dataset.nav === route.nav) link.setAttribute("aria-current", "page");
-      else link.removeAttribute("aria-current");
-    }
-  },
-});
+const outlet = document.getElementById("main");
+let router = null;
 
 function toSignIn() {
   showAccount(null);
@@ -50,12 +43,41 @@ function toSignIn() {
   }
 }
 
-onUnauthorized(toSignIn);
-document.getElementById("sign-out").addEventListener("click", async () => {
-  await signOut().catch(() => {});
-  toSignIn();
-});
-router.start();
-getSession()
-  .then((me) => (me.auth_required && !me.name ? toSignIn() : showAccount(me)))
-  .catch(() => showAccount(null));
+function start(config) {
+  router = new Router({
+    routes,
+    outlet,
+    fallback: "#/upload",
+    // Every view reads the models (in the server's order, with colours) and the upload rules from here.
+    context: { config, models: lineup(config.models) },
+    onRoute(route) {
+      for (const link of document.querySelectorAll("[data-nav]")) {
+        if (link.dataset.nav === route.nav) link.setAttribute("aria-current", "page");
+        else link.removeAttribute("aria-current");
+      }
+    },
+  });
+  onUnauthorized(toSignIn);
+  document.getElementById("sign-out").addEventListener("click", async () => {
+    await signOut().catch(() => {});
+    toSignIn();
+  });
+  router.start();
+  getSession()
+    .then((me) => (me.auth_required && !me.name ? toSignIn() : showAccount(me)))
+    .catch(() => showAccount(null));
+}
+
+loadConfig()
+  .then(start)
+  .catch((error) =>
+    replaceChildren(
+      outlet,
+      h(
+        "section",
+        { class: "page" },
+        h("h1", { text: "BrainMets is not available", attrs: { tabindex: "-1" } }),
+        h("div", { class: "alert", attrs: { role: "alert" }, text: error.message }),
+      ),
+    ),
+  );

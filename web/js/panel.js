@@ -3,7 +3,7 @@
  * message layer for "waiting", "failed" or "not available". Pointer input drives the shared viewport and the
  * window/level; the panel itself holds no reading state.
  */
-import { h, replaceChildren } from "./dom.js";
+import { h, oncePerFrame, replaceChildren } from "./dom.js";
 import { canvasToImage, viewTransform } from "./viewport.js";
 import { swatch } from "./swatch.js";
 
@@ -19,7 +19,7 @@ export class ImagePanel {
     this.onHover = onHover ?? (() => {});
     this.image = null;
     this.source = document.createElement("canvas");
-    this.frame = 0;
+    this.scheduleDraw = oncePerFrame(() => this.draw());
 
     this.status = h("span", { class: "panel-status" });
     this.message = h("div", { class: "panel-message", attrs: { "aria-live": "polite" } });
@@ -55,8 +55,7 @@ export class ImagePanel {
     }
     this.source.getContext("2d").putImageData(new ImageData(rgba, width, height), 0, 0);
     this.image = { width, height };
-    cancelAnimationFrame(this.frame);
-    this.frame = 0;
+    this.scheduleDraw.cancel();
     this.draw();
   }
 
@@ -75,14 +74,6 @@ export class ImagePanel {
     );
     this.message.hidden = !text;
     this.element.classList.toggle("is-waiting", Boolean(text));
-  }
-
-  scheduleDraw() {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.draw();
-    });
   }
 
   draw() {
@@ -192,7 +183,7 @@ export class ImagePanel {
   }
 
   destroy() {
-    cancelAnimationFrame(this.frame);
+    this.scheduleDraw.cancel();
     this.unsubscribe();
     this.resizeObserver.disconnect();
   }

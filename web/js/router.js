@@ -26,10 +26,12 @@ export class Router {
   /**
    * @param {{routes: Array<{pattern: RegExp, names?: string[], title: string, nav?: string,
    *           mount: (outlet: HTMLElement, context: object) => () => void}>, outlet: HTMLElement,
-   *           fallback: string, onRoute?: (route: object) => void}} options
+   *           fallback: string, onRoute?: (route: object) => void, context?: object}} options
+   *   context: given to every view beside the route's own (e.g. the server's config)
    */
-  constructor({ routes, outlet, fallback, onRoute }) {
+  constructor({ routes, outlet, fallback, onRoute, context = {} }) {
     this.routes = routes;
+    this.context = context;
     this.outlet = outlet;
     this.fallback = fallback;
     this.onRoute = onRoute ?? (() => {});
@@ -54,7 +56,8 @@ export class Router {
       return;
     }
     this.cleanup();
-    this.cleanup = found.route.mount(this.outlet, { ...found, navigate: this.navigate }) ?? (() => {});
+    this.cleanup =
+      found.route.mount(this.outlet, { ...this.context, ...found, navigate: this.navigate }) ?? (() => {});
     document.title = `${found.route.title} · BrainMets`;
     this.onRoute(found.route);
     // Move focus to the new page's heading so keyboard and screen-reader users land on it.

@@ -1,27 +1,53 @@
 /**
- * Keyboard shortcuts of the case view: one table drives both the key handler and the help dialog.
+ * Keyboard shortcuts of the case view: one table drives both the key handler and the help dialog. The overlay
+ * digits follow the server's model order: 0 off, 1..n the models, then both (or all) and the difference.
  */
 import { h } from "./dom.js";
+import { comparedPair, joinLabels } from "./lineup.js";
 
-/** [keys as shown to the reader, what they do]. */
-export const CASE_SHORTCUTS = Object.freeze([
-  ["0", "Overlay off"],
-  ["1", "Overlay U-Net++"],
-  ["2", "Overlay Attention U-Net"],
-  ["3", "Overlay both models"],
-  ["4 or D", "Difference between the models"],
-  ["O", "Filled / outline masks"],
-  ["[ and ]", "Opacity down / up"],
-  ["P", "Probability maps on the model panels"],
-  ["H", "Attention map on the Attention U-Net panel"],
-  ["A", "Auto window"],
-  ["W", "Full window range"],
-  ["+ and −", "Zoom in / out"],
-  ["Arrows", "Pan"],
-  ["F or double-click", "Fit the image"],
-  ["Drag / right-drag", "Pan / window (also Shift+drag)"],
-  ["?", "This list"],
-]);
+/**
+ * The overlay choices for the models: [value, label, key]. "both" and "difference" need two models.
+ * @param {import("./lineup.js").ModelView[]} models
+ * @returns {Array<[string, string, string]>}
+ */
+export function overlayChoices(models) {
+  const choices = [["none", "Off", "0"], ...models.map((m) => [m.name, m.label, m.key])];
+  if (models.length >= 2) {
+    choices.push(["both", models.length === 2 ? "Both" : "All", String(models.length + 1)]);
+    choices.push(["difference", "Difference", String(models.length + 2)]);
+  }
+  return choices;
+}
+
+/**
+ * [keys as shown to the reader, what they do].
+ * @param {import("./lineup.js").ModelView[]} models
+ * @returns {Array<[string, string]>}
+ */
+export function caseShortcuts(models) {
+  const overlays = overlayChoices(models).map(([value, label, key]) => {
+    if (value === "none") return [key, "Overlay off"];
+    if (value === "both") return [key, `Overlay ${models.length === 2 ? "both" : "all"} models`];
+    if (value === "difference")
+      return [`${key} or D`, `Difference between ${joinLabels(comparedPair(models))}`];
+    return [key, `Overlay ${label}`];
+  });
+  const withMaps = models.filter((m) => m.attentionMap);
+  return [
+    ...overlays,
+    ["O", "Filled / outline masks"],
+    ["[ and ]", "Opacity down / up"],
+    ["P", "Probability maps on the model panels"],
+    ...(withMaps.length ? [["H", `Attention map on the ${joinLabels(withMaps)} panel`]] : []),
+    ["A", "Auto window"],
+    ["W", "Full window range"],
+    ["+ and −", "Zoom in / out"],
+    ["Arrows", "Pan"],
+    ["F or double-click", "Fit the image"],
+    ["Drag / right-drag", "Pan / window (also Shift+drag)"],
+    ["?", "This list"],
+  ];
+}
 
 /**
  * @typedef {object} CaseActions what the case view does for its shortcuts
@@ -40,11 +66,6 @@ export const CASE_SHORTCUTS = Object.freeze([
 
 /** @type {Record<string, (actions: CaseActions) => void>} keyed by KeyboardEvent.key (letters lower-cased) */
 const KEYS = {
-  0: (a) => a.setOverlay("none"),
-  1: (a) => a.setOverlay("unetpp"),
-  2: (a) => a.setOverlay("attention_unet"),
-  3: (a) => a.setOverlay("both"),
-  4: (a) => a.setOverlay("difference"),
   d: (a) => a.setOverlay("difference"),
   o: (a) => a.toggleStyle(),
   "[": (a) => a.nudgeOpacity(-0.1),
@@ -68,11 +89,17 @@ const KEYS = {
  * Run the shortcut of a key press.
  * @param {string} key KeyboardEvent.key
  * @param {CaseActions} actions
+ * @param {Array<[string, string, string]>} choices the overlay choices (their keys are digits)
  * @returns {boolean} whether the key is a shortcut
  */
-export function runShortcut(key, actions) {
+export function runShortcut(key, actions, choices) {
+  const overlay = choices.find(([, , digit]) => digit === key);
+  if (overlay) {
+    actions.setOverlay(overlay[0]);
+    return true;
+  }
   const run = KEYS[key.length === 1 ? key.toLowerCase() : key];
-  if (!run) return false;
+  if (!run || (run === KEYS.d && !choices.some(([value]) => value === "difference"))) return false;
   run(actions);
   return true;
 }
@@ -89,8 +116,11 @@ export function isTypingTarget(target, key) {
   return true;
 }
 
-/** A modal dialog listing the shortcuts. */
-export function shortcutsDialog() {
+/**
+ * A modal dialog listing the shortcuts.
+ * @param {Array<[string, string]>} shortcuts from caseShortcuts
+ */
+export function shortcutsDialog(shortcuts) {
   const dialog = h(
     "dialog",
     { class: "dialog", attrs: { "aria-labelledby": "shortcuts-title" } },
@@ -101,7 +131,7 @@ export function shortcutsDialog() {
       h(
         "tbody",
         {},
-        CASE_SHORTCUTS.map(([keys, what]) =>
+        shortcuts.map(([keys, what]) =>
           h(
             "tr",
             {},

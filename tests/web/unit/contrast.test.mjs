@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import { parseHexColor } from "../../../web/js/render/overlay.js";
-import { COLOURS } from "../../../web/js/render/palette.js";
+import { COLOURS, MODEL_COLOURS } from "../../../web/js/render/palette.js";
 
 const css = readFileSync(new URL("../../../web/css/app.css", import.meta.url), "utf8");
 const variables = Object.fromEntries(
@@ -47,7 +47,7 @@ for (const [fore, back] of PAIRS) {
 }
 
 test("legend swatches stand out from the panel background (3:1 for graphics)", () => {
-  for (const [name, colour] of Object.entries(COLOURS)) {
+  for (const [name, colour] of [...Object.entries(COLOURS), ...MODEL_COLOURS.entries()]) {
     assert.ok(contrast(colour, variables.surface) >= 3, name);
   }
 });

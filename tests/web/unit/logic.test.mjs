@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import { errorMessage, isSettled, scanUrls } from "../../../web/js/api.js";
 import { formatBytes, formatDuration, formatMetric, formatMs } from "../../../web/js/format.js";
 import { matchRoute } from "../../../web/js/router.js";
-import { runShortcut } from "../../../web/js/shortcuts.js";
+import { caseShortcuts, overlayChoices, runShortcut } from "../../../web/js/shortcuts.js";
 import {
   describeHardware,
   inferenceMs,
@@ -14,7 +14,8 @@ import {
 } from "../../../web/js/views/models.js";
 import { legendEntries, readoutText } from "../../../web/js/views/case-legend.js";
 import { safeNext } from "../../../web/js/views/sign-in.js";
-import { MAX_UPLOAD_BYTES, checkFile } from "../../../web/js/views/upload.js";
+import { acceptList, checkFile, formatNames } from "../../../web/js/views/upload.js";
+import { CARD, CONFIG, MODELS } from "./fixtures.mjs";
 
 describe("errorMessage", () => {
   test("shows the API's detail as a sentence", () => {
@@ -30,15 +31,28 @@ describe("errorMessage", () => {
   });
 });
 
-describe("checkFile", () => {
-  test("accepts PNG, JPEG and TIFF by name or type", () => {
-    assert.equal(checkFile({ name: "slice.TIF", type: "", size: 10 }), null);
-    assert.equal(checkFile({ name: "upload", type: "image/png", size: 10 }), null);
+describe("checkFile, with the server's upload rules", () => {
+  const rules = CONFIG.upload;
+  test("accepts the server's formats by name or type", () => {
+    assert.equal(checkFile({ name: "slice.TIF", type: "", size: 10 }, rules), null);
+    assert.equal(checkFile({ name: "upload", type: "image/png", size: 10 }, rules), null);
+    assert.equal(formatNames(rules), "PNG, JPEG or TIFF");
+    assert.equal(acceptList(rules), ".png,.jpg,.jpeg,.tif,.tiff,image/png,image/jpeg,image/tiff");
   });
-  test("refuses other files, empty files and files over the limit", () => {
-    assert.match(checkFile({ name: "notes.txt", type: "text/plain", size: 10 }), /not a PNG, JPEG or TIFF/);
-    assert.match(checkFile({ name: "a.png", type: "image/png", size: 0 }), /empty/);
-    assert.match(checkFile({ name: "a.png", type: "image/png", size: MAX_UPLOAD_BYTES + 1 }), /limit/);
+  test("refuses other files, empty files and files over the server's limit", () => {
+    assert.match(
+      checkFile({ name: "notes.txt", type: "text/plain", size: 10 }, rules),
+      /not a PNG, JPEG or TIFF/,
+    );
+    assert.match(checkFile({ name: "a.png", type: "image/png", size: 0 }, rules), /empty/);
+    assert.equal(checkFile({ name: "a.png", type: "image/png", size: rules.max_bytes }, rules), null);
+    assert.match(
+      checkFile({ name: "a.png", type: "image/png", size: rules.max_bytes + 1 }, rules),
+      /limit is 20/,
+    );
+    const small = { ...rules, max_bytes: 1000, media_types: { "image/png": [".png"] } };
+    assert.match(checkFile({ name: "a.png", type: "image/png", size: 1001 }, small), /the limit is 1000 B/);
+    assert.match(checkFile({ name: "a.tif", type: "image/tiff", size: 10 }, small), /not a PNG image/);
   });
 });
 
@@ -59,11 +73,16 @@ describe("scans", () => {
     );
     assert.equal(isSettled({ results: {} }), false);
   });
-  test("image URLs prefer the scan's links", () => {
-    const urls = scanUrls(scan);
+  test("image URLs prefer the scan's links, else fill the server's templates", () => {
+    const urls = scanUrls(scan, MODELS);
     assert.equal(urls.masks.unetpp, "/m/u");
     assert.equal(urls.masks.attention_unet, "/api/scans/abc/masks/attention_unet");
+    assert.equal(urls.groundTruth, "/api/scans/abc/ground-truth");
     assert.equal(urls.attention, null);
+  });
+  test("the attention map comes from whichever result links one", () => {
+    const done = { ...scan, results: { attention_unet: { status: "done", links: { attention: "/a" } } } };
+    assert.equal(scanUrls(done, MODELS).attention, "/a");
   });
 });
 
@@ -106,11 +125,18 @@ describe("runShortcut", () => {
     return { calls, actions: Object.fromEntries(names.map((n) => [n, record(n)])) };
   }
 
+  const choices = overlayChoices(MODELS);
+
   test("runs the documented shortcuts", () => {
     const { calls, actions } = recorder();
-    for (const key of ["1", "D", "]", "ArrowLeft", "O", "?"]) assert.equal(runShortcut(key, actions), true);
+    for (const key of ["1", "2", "3", "4", "D", "]", "ArrowLeft", "O", "?"]) {
+      assert.equal(runShortcut(key, actions, choices), true);
+    }
     assert.deepEqual(calls, [
       ["setOverlay", "unetpp"],
+      ["setOverlay", "attention_unet"],
+      ["setOverlay", "both"],
+      ["setOverlay", "difference"],
       ["setOverlay", "difference"],
       ["nudgeOpacity", 0.1],
       ["pan", 0.1, 0],
@@ -121,8 +147,32 @@ describe("runShortcut", () => {
 
   test("ignores other keys", () => {
     const { calls, actions } = recorder();
-    assert.equal(runShortcut("x", actions), false);
-    assert.equal(runShortcut("Enter", actions), false);
+    assert.equal(runShortcut("x", actions, choices), false);
+    assert.equal(runShortcut("Enter", actions, choices), false);
+    assert.equal(runShortcut("5", actions, choices), false);
+    assert.deepEqual(calls, []);
+  });
+
+  test("the digits and the help follow the server's models", () => {
+    const three = [...MODELS, { ...MODELS[0], name: "swin_unetr", label: "Swin UNETR", key: "3" }];
+    assert.deepEqual(
+      overlayChoices(three).map(([value, label, key]) => `${key} ${value} ${label}`),
+      [
+        "0 none Off",
+        "1 unetpp U-Net++",
+        "2 attention_unet Attention U-Net",
+        "3 swin_unetr Swin UNETR",
+        "4 both All",
+        "5 difference Difference",
+      ],
+    );
+    const help = Object.fromEntries(caseShortcuts(three));
+    assert.equal(help["3"], "Overlay Swin UNETR");
+    assert.equal(help["5 or D"], "Difference between U-Net++ and Attention U-Net");
+    assert.equal(Object.fromEntries(caseShortcuts(MODELS)).H, "Attention map on the Attention U-Net panel");
+    // One model: nothing to compare, so no "both", no difference and no D.
+    const { calls, actions } = recorder();
+    assert.equal(runShortcut("d", actions, overlayChoices(MODELS.slice(0, 1))), false);
     assert.deepEqual(calls, []);
   });
 });
@@ -139,18 +189,16 @@ describe("format", () => {
   });
 });
 
-describe("model cards", () => {
-  test("pooled metrics may be under global, plain numbers, {mean} objects or a mean section", () => {
-    assert.equal(pooledMetric({ global: { dice: 0.9 }, dice: 0.1 }, "dice"), 0.9);
-    assert.equal(pooledMetric({ dice: 0.8 }, "dice"), 0.8);
-    assert.equal(pooledMetric({ dice: { mean: 0.7, std: 0.1 } }, "dice"), 0.7);
-    assert.equal(pooledMetric({ mean: { dice: 0.6 } }, "dice"), 0.6);
-    assert.equal(pooledMetric({}, "dice"), null);
+describe("model cards, in the server's schema", () => {
+  test("pooled metrics are the evaluation's global scores", () => {
+    assert.equal(pooledMetric(CARD.test_metrics, "dice"), CARD.test_metrics.global.dice);
+    assert.equal(pooledMetric({ global: { dice: null } }, "dice"), null);
     assert.equal(pooledMetric(undefined, "dice"), null);
   });
-  test("inference time is found where the card keeps it", () => {
-    assert.equal(inferenceMs({ benchmark: { ms_per_image: 12 } }), 12);
-    assert.equal(inferenceMs({}), null);
+  test("inference time is the test set's, else the validation set's", () => {
+    assert.equal(inferenceMs(CARD), CARD.test_metrics.inference_ms_per_slice);
+    assert.equal(inferenceMs({ test_metrics: {}, validation_metrics: { inference_ms_per_slice: 12 } }), 12);
+    assert.equal(inferenceMs({ test_metrics: {}, validation_metrics: {} }), null);
   });
 });
 
@@ -186,13 +234,13 @@ describe("case legend and readout", () => {
   const masks = { unetpp: new Uint8Array([1, 1, 0]), attention_unet: new Uint8Array([0, 1, 0]) };
 
   test("the difference legend counts each kind of pixel", () => {
-    const texts = legendEntries("difference", masks).map(([, text]) => text);
+    const texts = legendEntries("difference", masks, MODELS).map(([, text]) => text);
     assert.deepEqual(texts, ["Only U-Net++ · 1 px", "Only Attention U-Net · 0 px", "Both · 1 px"]);
   });
 
   test("other overlays name the three colours; a difference without both masks says it waits", () => {
-    assert.equal(legendEntries("both", masks).length, 3);
-    const waiting = legendEntries("difference", { unetpp: masks.unetpp, attention_unet: null });
+    assert.equal(legendEntries("both", masks, MODELS).length, 3);
+    const waiting = legendEntries("difference", { unetpp: masks.unetpp, attention_unet: null }, MODELS);
     assert.deepEqual(waiting.at(-1), [null, "Difference: waiting for both masks"]);
   });
 
@@ -205,7 +253,7 @@ describe("case legend and readout", () => {
       masks,
       probability: { unetpp: new Uint8Array([0, 204, 0]) },
     };
-    const text = readoutText(images, { x: 1, y: 0 });
+    const text = readoutText(images, { x: 1, y: 0 }, MODELS);
     assert.match(text, /value 200/);
     assert.match(text, /ground truth lesion/);
     assert.match(text, /U-Net\+\+ lesion \(p 0\.80\)/);

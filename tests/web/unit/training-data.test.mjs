@@ -98,7 +98,7 @@ describe("what the upload view says the models expect", () => {
   });
   test("each model when they do not", () => {
     const t2 = { ...TRAINED_ON, sequence: "T2", in_plane_size: [240, 240] };
-    const cards = [card("unetpp", "U-Net++", TRAINED_ON), card("attention_unet", undefined, t2)];
+    const cards = [card("unetpp", "U-Net++", TRAINED_ON), card("attention_unet", "Attention U-Net", t2)];
     assert.equal(
       describeTrainingData(cards),
       "U-Net++ was trained on axial FLAIR slices of 256 × 256 pixels, " +

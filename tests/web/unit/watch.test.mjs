@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, mock, test } from "node:test";
 
 import { watchScan } from "../../../web/js/api.js";
+import "./fixtures.mjs"; // the server's config: its URL templates
 
 /** Just enough of the browser's EventSource to drive watchScan. */
 class FakeEventSource {

@@ -2,16 +2,7 @@
  * The reading controls of a case: overlay choice, opacity, fill/outline, attention heat map, window/level and
  * view. Each control calls `onChange(partialSettings)` or a named action; `sync(settings)` shows the settings.
  */
-import { MODEL_LABELS } from "../api.js";
 import { h } from "../dom.js";
-
-export const OVERLAY_CHOICES = Object.freeze([
-  ["none", "Off", "0"],
-  ["unetpp", MODEL_LABELS.unetpp, "1"],
-  ["attention_unet", MODEL_LABELS.attention_unet, "2"],
-  ["both", "Both", "3"],
-  ["difference", "Difference", "4"],
-]);
 
 function radioGroup(name, legend, choices, onPick) {
   const inputs = [];
@@ -73,14 +64,15 @@ function slider({ id, label, min, max, step, onInput, format }) {
 }
 
 /**
- * @param {{onChange: (partial: object) => void, onAutoWindow: () => void, onResetWindow: () => void,
- *          onResetView: () => void, onHelp: () => void}} handlers
+ * @param {{choices: Array<[string, string, string]>, onChange: (partial: object) => void,
+ *          onAutoWindow: () => void, onResetWindow: () => void, onResetView: () => void, onHelp: () => void}} handlers
+ *   choices: the overlay choices (shortcuts.js overlayChoices)
  * @returns {{element: HTMLElement, sync: (settings: object) => void, legend: HTMLElement,
  *            setHeatmapAvailable: (yes: boolean, why?: string) => void,
  *            setProbabilityAvailable: (yes: boolean, why?: string) => void}}
  */
-export function buildControls({ onChange, onAutoWindow, onResetWindow, onResetView, onHelp }) {
-  const overlay = radioGroup("overlay", "Drawn on the original MRI panel", OVERLAY_CHOICES, (v) =>
+export function buildControls({ choices, onChange, onAutoWindow, onResetWindow, onResetView, onHelp }) {
+  const overlay = radioGroup("overlay", "Drawn on the original MRI panel", choices, (v) =>
     onChange({ overlay: v }),
   );
   const style = radioGroup(

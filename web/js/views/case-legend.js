@@ -2,9 +2,9 @@
  * What the case view says about the pixels: the colour legend (with the difference counts) and the readout
  * under the cursor. The text is computed by pure functions; only `renderLegend` touches the DOM.
  */
-import { MODELS, MODEL_LABELS } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatInteger } from "../format.js";
+import { comparedPair } from "../lineup.js";
 import { differenceLabels, differenceSummary } from "../render/difference.js";
 import { COLOURS } from "../render/palette.js";
 import { swatch } from "../swatch.js";
@@ -12,24 +12,22 @@ import { swatch } from "../swatch.js";
 /**
  * Legend entries for an overlay choice: [colour, text] pairs, colour null for a plain note.
  * @param {string} overlay
- * @param {{unetpp: Uint8Array|null, attention_unet: Uint8Array|null}} masks
+ * @param {Record<string, Uint8Array|null>} masks by model name
+ * @param {import("../lineup.js").ModelView[]} models
  * @returns {Array<[string|null, string]>}
  */
-export function legendEntries(overlay, masks) {
-  const { unetpp, attention_unet: attention } = masks;
-  if (overlay === "difference" && unetpp && attention) {
-    const s = differenceSummary(differenceLabels(unetpp, attention));
+export function legendEntries(overlay, masks, models) {
+  const pair = comparedPair(models);
+  const [a, b] = pair ? pair.map((m) => masks[m.name]) : [];
+  if (overlay === "difference" && a && b) {
+    const s = differenceSummary(differenceLabels(a, b));
     return [
-      [COLOURS.unetpp, `Only U-Net++ · ${formatInteger(s.onlyA)} px`],
-      [COLOURS.attention_unet, `Only Attention U-Net · ${formatInteger(s.onlyB)} px`],
+      [pair[0].colour, `Only ${pair[0].label} · ${formatInteger(s.onlyA)} px`],
+      [pair[1].colour, `Only ${pair[1].label} · ${formatInteger(s.onlyB)} px`],
       [COLOURS.agreement, `Both · ${formatInteger(s.both)} px`],
     ];
   }
-  const entries = [
-    [COLOURS.groundTruth, "Ground truth"],
-    [COLOURS.unetpp, MODEL_LABELS.unetpp],
-    [COLOURS.attention_unet, MODEL_LABELS.attention_unet],
-  ];
+  const entries = [[COLOURS.groundTruth, "Ground truth"], ...models.map((m) => [m.colour, m.label])];
   if (overlay === "difference") entries.push([null, "Difference: waiting for both masks"]);
   return entries;
 }
@@ -48,17 +46,18 @@ export function renderLegend(list, entries) {
  * The readout of one image pixel: position, value, and what each mask (and probability) says there.
  * @param {import("../render/compose.js").CaseImages} images
  * @param {{x: number, y: number}} pixel inside the image
+ * @param {import("../lineup.js").ModelView[]} models
  * @returns {string}
  */
-export function readoutText(images, pixel) {
+export function readoutText(images, pixel, models) {
   const i = pixel.y * images.width + pixel.x;
   const parts = [`x ${pixel.x}  y ${pixel.y}`, `value ${images.grey[i]}`];
   if (images.groundTruth) parts.push(`ground truth ${images.groundTruth[i] ? "lesion" : "–"}`);
-  for (const model of MODELS) {
-    const mask = images.masks[model];
-    const probability = images.probability?.[model];
+  for (const model of models) {
+    const mask = images.masks[model.name];
+    const probability = images.probability?.[model.name];
     const p = probability ? ` (p ${(probability[i] / 255).toFixed(2)})` : "";
-    if (mask) parts.push(`${MODEL_LABELS[model]} ${mask[i] ? "lesion" : "–"}${p}`);
+    if (mask) parts.push(`${model.label} ${mask[i] ? "lesion" : "–"}${p}`);
   }
   return parts.join("   ·   ");
 }

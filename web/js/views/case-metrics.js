@@ -1,34 +1,35 @@
 /**
  * The metrics table of a case: one column per model, one row per figure, so the two models read side by side.
  */
-import { MODELS, MODEL_LABELS } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import { OVERLAP_METRICS as OVERLAP, formatInteger, formatMetric, formatMs } from "../format.js";
-import { COLOURS } from "../render/palette.js";
 import { swatch } from "../swatch.js";
 
 /** The model with the strictly highest value of an overlap metric, if any. */
-function leader(scan, key) {
-  const values = MODELS.map((m) => scan.results?.[m]?.metrics?.[key]).filter((v) => typeof v === "number");
-  if (values.length < 2 || values[0] === values[1]) return null;
+export function leader(scan, key, names) {
+  const values = names.map((m) => scan.results?.[m]?.metrics?.[key]).filter((v) => typeof v === "number");
+  if (values.length < 2) return null;
   const best = Math.max(...values);
-  return MODELS.find((m) => scan.results?.[m]?.metrics?.[key] === best) ?? null;
+  const leaders = names.filter((m) => scan.results?.[m]?.metrics?.[key] === best);
+  return leaders.length === 1 ? leaders[0] : null;
 }
 
 /**
  * @param {HTMLElement} container replaced with the table
  * @param {object} scan the scan JSON
- * @param {{agreementDice: number}|null} agreement Dice between the two masks, once both are loaded
+ * @param {{agreementDice: number}|null} agreement Dice between the compared masks, once both are loaded
+ * @param {import("../lineup.js").ModelView[]} lineup the models in the server's order
  */
-export function renderMetrics(container, scan, agreement) {
-  const models = MODELS.filter((m) => scan.results?.[m]);
+export function renderMetrics(container, scan, agreement, lineup) {
+  const shown = lineup.filter((m) => scan.results?.[m.name]);
+  const models = shown.map((m) => m.name);
   const cell = (model, key, text, extra = "") =>
     h("td", { class: `num ${extra}`.trim(), text, dataset: { model, metric: key } });
 
   const rows = [];
   if (scan.has_ground_truth) {
     for (const [key, label] of OVERLAP) {
-      const best = leader(scan, key);
+      const best = leader(scan, key, models);
       rows.push(
         h(
           "tr",
@@ -75,7 +76,7 @@ export function renderMetrics(container, scan, agreement) {
           "tr",
           {},
           h("td"),
-          models.map((m) => h("th", { attrs: { scope: "col" } }, swatch(COLOURS[m]), MODEL_LABELS[m])),
+          shown.map((m) => h("th", { attrs: { scope: "col" } }, swatch(m.colour), m.label)),
         ),
       ),
       h("tbody", {}, rows),

@@ -1,7 +1,7 @@
 /**
  * Cases view: recent scans, newest first, with a thumbnail and each model's status.
  */
-import { MODELS, isSettled, listScans, scanUrls } from "../api.js";
+import { isSettled, listScans, scanUrls } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatDate } from "../format.js";
 import { statusChip } from "./status.js";
@@ -11,10 +11,11 @@ const REFRESH_MS = 4000;
 
 /**
  * @param {HTMLElement} outlet
- * @param {{navigate: (hash: string) => void, query: URLSearchParams}} context
+ * @param {{navigate: (hash: string) => void, query: URLSearchParams,
+ *          models: import("../lineup.js").ModelView[]}} context
  * @returns {() => void} cleanup
  */
-export function mountCases(outlet, { navigate, query }) {
+export function mountCases(outlet, { navigate, query, models }) {
   const offset = Math.max(0, Number.parseInt(query.get("offset") ?? "0", 10) || 0);
   const controller = new AbortController();
   let timer = null;
@@ -46,7 +47,7 @@ export function mountCases(outlet, { navigate, query }) {
         h("img", {
           class: "thumb",
           attrs: {
-            src: scanUrls(scan).image,
+            src: scanUrls(scan, models).image,
             alt: "",
             loading: "lazy",
             decoding: "async",
@@ -64,7 +65,7 @@ export function mountCases(outlet, { navigate, query }) {
         h(
           "div",
           { class: "chips" },
-          MODELS.map((model) => statusChip(model, scan.results?.[model])),
+          models.map((model) => statusChip(model, scan.results?.[model.name])),
         ),
       ),
       h("td", { class: "muted", text: formatDate(scan.created_at) }),

@@ -1,9 +1,10 @@
 /**
- * Models view: the two models compared from the evaluation recorded in their model cards (GET /api/models):
- * test metrics side by side, what they were trained on, generalisation (validation vs test), size, training
- * time and inference speed.
+ * Models view: the models compared from the evaluation recorded in their model cards (GET /api/models): test
+ * metrics side by side, what they were trained on, generalisation (validation vs test), size, training time and
+ * inference speed. A card is the server's ModelPublic (services/results_api/schemas.py); its test_metrics and
+ * validation_metrics are brainmets.catalog.Evaluation, the one shape read here.
  */
-import { MODELS, MODEL_LABELS, getModels } from "../api.js";
+import { getModels } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import {
   OVERLAP_METRICS as OVERLAP,
@@ -14,22 +15,16 @@ import {
   formatMs,
   formatSize,
 } from "../format.js";
-import { COLOURS } from "../render/palette.js";
 import { swatch } from "../swatch.js";
 
 const number = (value) => (typeof value === "number" && Number.isFinite(value) ? value : null);
 
 /**
- * A pooled overlap score: the evaluation writes them under `global`; simpler cards hold plain numbers or {mean}.
+ * A pooled overlap score (an Evaluation's `global` scores).
  * @returns {number|null}
  */
 export function pooledMetric(block, key) {
-  if (!block || typeof block !== "object") return null;
-  for (const value of [block.global?.[key], block[key], block.mean?.[key]]) {
-    if (number(value) !== null) return value;
-    if (value && number(value.mean) !== null) return value.mean;
-  }
-  return null;
+  return number(block?.global?.[key]);
 }
 
 /**
@@ -40,15 +35,12 @@ export function perPatientMetric(block, key) {
   return number(block?.[`per_patient_${key}_mean`]);
 }
 
-/** Milliseconds per slice, wherever the card records it. */
+/** Milliseconds per slice: on the test set, else on the validation set. */
 export function inferenceMs(card) {
-  const candidates = [
-    card.test_metrics?.inference_ms_per_slice,
-    card.inference_ms,
-    card.benchmark?.ms_per_image,
-    card.validation_metrics?.inference_ms_per_slice,
-  ];
-  return candidates.find((v) => number(v) !== null) ?? null;
+  return (
+    number(card.test_metrics?.inference_ms_per_slice) ??
+    number(card.validation_metrics?.inference_ms_per_slice)
+  );
 }
 
 /** "NVIDIA H100", "x86_64 CPU, 16 threads" or the device type. */
@@ -247,9 +239,10 @@ function formatEpochs(card) {
 
 /**
  * @param {HTMLElement} outlet
+ * @param {{models: import("../lineup.js").ModelView[]}} context
  * @returns {() => void} cleanup
  */
-export function mountModels(outlet) {
+export function mountModels(outlet, { models }) {
   const controller = new AbortController();
   const body = h(
     "div",
@@ -265,7 +258,7 @@ export function mountModels(outlet) {
       h("p", {
         class: "lede",
         text:
-          "Both networks on the held-out test patients, from the evaluation recorded in each model card. " +
+          "The networks on the held-out test patients, from the evaluation recorded in each model card. " +
           "Per-patient figures stack each patient's slices into one volume; pooled figures count every test pixel.",
       }),
       body,
@@ -275,7 +268,8 @@ export function mountModels(outlet) {
   const render = (cards) => {
     body.setAttribute("aria-busy", "false");
     const byName = Object.fromEntries(cards.map((card) => [card.name, card]));
-    const shown = MODELS.filter((m) => byName[m]);
+    // In the server's order, each in the colour it has everywhere in the app.
+    const shown = models.filter((m) => byName[m.name]);
     if (!shown.length) {
       replaceChildren(
         body,
@@ -283,7 +277,6 @@ export function mountModels(outlet) {
       );
       return;
     }
-    const colour = (name) => COLOURS[name];
     const rows = ROWS.map(([title, key, get, format, drawBar]) => {
       if (!key) {
         return h(
@@ -296,7 +289,7 @@ export function mountModels(outlet) {
         "tr",
         {},
         h("th", { text: title, attrs: { scope: "row" } }),
-        shown.map((name) => {
+        shown.map(({ name, colour }) => {
           const value = get(byName[name]);
           const text = format(value);
           return h(
@@ -307,7 +300,7 @@ export function mountModels(outlet) {
                   "span",
                   { class: "metric-cell" },
                   text,
-                  bar(typeof drawBar === "function" ? drawBar(value) : value, colour(name)),
+                  bar(typeof drawBar === "function" ? drawBar(value) : value, colour),
                 )
               : text,
           );
@@ -327,13 +320,8 @@ export function mountModels(outlet) {
             "tr",
             {},
             h("td"),
-            shown.map((name) =>
-              h(
-                "th",
-                { class: "num", attrs: { scope: "col" } },
-                swatch(colour(name)),
-                byName[name].display_name ?? MODEL_LABELS[name],
-              ),
+            shown.map(({ name, colour }) =>
+              h("th", { class: "num", attrs: { scope: "col" } }, swatch(colour), byName[name].display_name),
             ),
           ),
         ),

@@ -1,13 +1,12 @@
 /**
  * A model's status as a small labelled chip, shared by the case list and the case view.
  */
-import { MODEL_LABELS } from "../api.js";
 import { h } from "../dom.js";
 
 const WORDS = { queued: "Queued", running: "Running", done: "Done", failed: "Failed" };
 
 /**
- * @param {string} model
+ * @param {{name: string, label: string}} model from the lineup
  * @param {{status: string, error?: string}|undefined} result undefined when the model was not requested
  * @returns {HTMLElement}
  */
@@ -18,10 +17,10 @@ export function statusChip(model, result) {
     "span",
     {
       class: `chip chip-${status}`,
-      attrs: { title: result?.error ?? `${MODEL_LABELS[model]}: ${word}` },
-      dataset: { model, status },
+      attrs: { title: result?.error ?? `${model.label}: ${word}` },
+      dataset: { model: model.name, status },
     },
     h("span", { class: "chip-dot", attrs: { "aria-hidden": "true" } }),
-    `${MODEL_LABELS[model]} · ${word}`,
+    `${model.label} · ${word}`,
   );
 }

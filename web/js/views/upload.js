@@ -2,30 +2,43 @@
  * Upload view: pick or drop an MRI slice and, optionally, its ground-truth mask; check them; send them with
  * progress; open the case when the server has accepted it.
  */
-import { MODELS, MODEL_LABELS, getModels, uploadScan } from "../api.js";
+import { getModels, uploadScan } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatBytes, formatSize } from "../format.js";
 
-/** Formats the server decodes. */
-export const ACCEPTED_TYPES = Object.freeze(["image/png", "image/jpeg", "image/tiff"]);
-export const ACCEPTED_EXTENSIONS = Object.freeze([".png", ".jpg", ".jpeg", ".tif", ".tiff"]);
-// The server's default MAX_UPLOAD_BYTES; it answers 413 with its own message if it is set lower.
-export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
+/**
+ * @typedef {{max_bytes: number, media_types: Record<string, string[]>, default_models: string[]}} UploadRules
+ *   the server's upload rules (GET /api/config "upload")
+ */
+
+/** "PNG, JPEG or TIFF": the server's formats by name. @param {UploadRules} rules */
+export function formatNames(rules) {
+  const names = Object.keys(rules.media_types).map((type) => type.split("/").pop().toUpperCase());
+  return names.length < 2 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
+}
+
+/** The file picker's accept list: the server's extensions and media types. @param {UploadRules} rules */
+export function acceptList(rules) {
+  return [...Object.values(rules.media_types).flat(), ...Object.keys(rules.media_types)].join(",");
+}
 
 /**
  * Why a file cannot be sent, or null when it can.
  * @param {{name: string, type: string, size: number}} file
+ * @param {UploadRules} rules
  * @returns {string|null}
  */
-export function checkFile(file) {
+export function checkFile(file, rules) {
   const name = file.name.toLowerCase();
-  const knownExtension = ACCEPTED_EXTENSIONS.some((ext) => name.endsWith(ext));
-  if (!knownExtension && !ACCEPTED_TYPES.includes(file.type)) {
-    return `${file.name} is not a PNG, JPEG or TIFF image.`;
+  const knownExtension = Object.values(rules.media_types).some((exts) =>
+    exts.some((ext) => name.endsWith(ext)),
+  );
+  if (!knownExtension && !(file.type in rules.media_types)) {
+    return `${file.name} is not a ${formatNames(rules)} image.`;
   }
   if (file.size === 0) return `${file.name} is empty.`;
-  if (file.size > MAX_UPLOAD_BYTES) {
-    return `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(MAX_UPLOAD_BYTES)}.`;
+  if (file.size > rules.max_bytes) {
+    return `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(rules.max_bytes)}.`;
   }
   return null;
 }
@@ -54,7 +67,7 @@ export function describeTrainingData(cards) {
   const described = (Array.isArray(cards) ? cards : [])
     .filter((card) => typeof card?.trained_on?.sequence === "string" && card.trained_on.sequence)
     .map((card) => ({
-      name: card.display_name ?? MODEL_LABELS[card.name] ?? card.name,
+      name: card.display_name,
       sequence: card.trained_on.sequence.toLowerCase(),
       slices: trainingSlices(card.trained_on),
     }));
@@ -79,16 +92,10 @@ const PREVIEWABLE = ["image/png", "image/jpeg"];
  * A drop zone around a file input, with a preview of the chosen image.
  * @returns {{element: HTMLElement, dispose: () => void}} dispose releases the preview
  */
-function dropZone({ id, label, hint, required, onFile }) {
+function dropZone({ id, label, hint, accept, required, onFile }) {
   const input = h("input", {
     class: "visually-hidden",
-    attrs: {
-      type: "file",
-      id,
-      name: id,
-      accept: [...ACCEPTED_EXTENSIONS, ...ACCEPTED_TYPES].join(","),
-      required,
-    },
+    attrs: { type: "file", id, name: id, accept, required },
   });
   const chosen = h("p", { class: "drop-chosen", attrs: { "aria-live": "polite" } });
   const clear = h("button", {
@@ -148,18 +155,27 @@ function dropZone({ id, label, hint, required, onFile }) {
 
 /**
  * @param {HTMLElement} outlet
- * @param {{navigate: (hash: string) => void}} context
+ * @param {{navigate: (hash: string) => void, config: import("../api.js").ServerConfig,
+ *          models: import("../lineup.js").ModelView[]}} context
  * @returns {() => void} cleanup
  */
-export function mountUpload(outlet, { navigate }) {
+export function mountUpload(outlet, { navigate, config, models }) {
+  const rules = config.upload;
   const controller = new AbortController();
   const files = { image: null, groundTruth: null };
   const error = h("div", { class: "alert", attrs: { role: "alert", hidden: true } });
   const progress = h("progress", { attrs: { max: "1", value: "0", "aria-label": "Upload progress" } });
   const progressRow = h("div", { class: "progress-row", attrs: { hidden: true } }, progress, h("span"));
   const submit = h("button", { class: "primary", text: "Upload and segment", attrs: { type: "submit" } });
-  const modelBoxes = MODELS.map((model) =>
-    h("input", { attrs: { type: "checkbox", id: `model-${model}`, value: model, checked: true } }),
+  const modelBoxes = models.map(({ name }) =>
+    h("input", {
+      attrs: {
+        type: "checkbox",
+        id: `model-${name}`,
+        value: name,
+        checked: rules.default_models.includes(name),
+      },
+    }),
   );
 
   const showError = (text) => {
@@ -171,7 +187,8 @@ export function mountUpload(outlet, { navigate }) {
     dropZone({
       id: "image",
       label: "MRI slice",
-      hint: "Drop a PNG, JPEG or TIFF here, or choose a file. Required.",
+      hint: `Drop a ${formatNames(rules)} here, or choose a file (up to ${formatBytes(rules.max_bytes)}). Required.`,
+      accept: acceptList(rules),
       required: true,
       onFile: (file) => (files.image = file),
     }),
@@ -179,6 +196,7 @@ export function mountUpload(outlet, { navigate }) {
       id: "ground_truth",
       label: "Ground-truth mask",
       hint: "Optional. A binary mask of the same size enables Dice, IoU, precision and recall.",
+      accept: acceptList(rules),
       required: false,
       onFile: (file) => (files.groundTruth = file),
     }),
@@ -202,8 +220,8 @@ export function mountUpload(outlet, { navigate }) {
       "fieldset",
       { class: "model-choice" },
       h("legend", { text: "Models" }),
-      MODELS.map((model, i) =>
-        h("label", { class: "check" }, modelBoxes[i], h("span", { text: MODEL_LABELS[model] })),
+      models.map((model, i) =>
+        h("label", { class: "check" }, modelBoxes[i], h("span", { text: model.label })),
       ),
     ),
     error,
@@ -216,8 +234,8 @@ export function mountUpload(outlet, { navigate }) {
     showError(null);
     const models = modelBoxes.filter((box) => box.checked).map((box) => box.value);
     const problems = [
-      files.image ? checkFile(files.image) : "Choose an MRI slice to upload.",
-      files.groundTruth && checkFile(files.groundTruth),
+      files.image ? checkFile(files.image, rules) : "Choose an MRI slice to upload.",
+      files.groundTruth && checkFile(files.groundTruth, rules),
       models.length ? null : "Choose at least one model.",
     ].filter(Boolean);
     if (problems.length) {
@@ -256,7 +274,7 @@ export function mountUpload(outlet, { navigate }) {
       h(
         "p",
         { class: "lede", attrs: { id: "upload-help" } },
-        "Upload one brain MRI slice; both networks segment it and you can follow them live. ",
+        "Upload one brain MRI slice; the networks you pick segment it and you can follow them live. ",
         expectation,
       ),
       form,

@@ -1,9 +1,9 @@
 """Upload-to-both-results latency and throughput: embedded mode, and RabbitMQ with 1 and 2 workers per model.
 
-``python -m services.benchmark`` prints figures (it is not a test). Everything runs on loopback, bounded in
-count (``--n``) and time (``--timeout``). It uses the trained artifacts under ``ARTIFACTS_DIR`` when both
-exist, else untrained stand-ins of the same architecture (and says so). The RabbitMQ runs need Postgres,
-RabbitMQ and an S3 server:
+``python -m tests.benchmarks.pipeline`` (``make bench-services``) prints figures (it is not a test). Everything
+runs on loopback, bounded in count (``--n``) and time (``--timeout``). It uses the trained artifacts under
+``ARTIFACTS_DIR`` when both exist, else untrained stand-ins of the same architecture (and says so). The RabbitMQ
+runs need Postgres, RabbitMQ and an S3 server:
 ``BENCH_POSTGRES_URL`` (admin URL; a scratch database is created and dropped), ``BENCH_AMQP_URL`` (a scratch
 queue prefix is used and deleted) and ``BENCH_S3_ENDPOINT`` (default: moto's server on 127.0.0.1:9000, as
 started by ``.ci/services.sh``).
@@ -29,19 +29,16 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import pika
-import psycopg2
 from PIL import Image
-from sqlalchemy.engine import make_url
 
 from brainmets.db import AccountRole, make_engine, make_sessionmaker
 from brainmets.inference import ModelCard, find_artifacts, save_artifact
 from brainmets.inference.artifact import read_card
-from brainmets.messaging.rabbitmq import connection_parameters
 from brainmets.networks import MODEL_NAMES, build_model
 from services.core.auth import issue_token
+from tests.services.endpoints import delete_topology, fresh_database
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 S3_ENDPOINT = os.environ.get("BENCH_S3_ENDPOINT", "127.0.0.1:9000")
@@ -183,38 +180,10 @@ def bench_embedded(env: dict[str, str], tmp: Path, args: argparse.Namespace) -> 
 
 
 @contextlib.contextmanager
-def scratch_database() -> Iterator[str]:
-    admin = make_url(POSTGRES_URL)
-    name = f"brainmets_bench_{uuid.uuid4().hex[:8]}"
-    conn = psycopg2.connect(
-        host=admin.host, port=admin.port, user=admin.username, password=admin.password, dbname=admin.database
-    )
-    conn.autocommit = True
-    try:
-        conn.cursor().execute(f'CREATE DATABASE "{name}"')
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
-
-
-def delete_queues(prefix: str) -> None:
-    with contextlib.suppress(Exception):
-        connection = pika.BlockingConnection(connection_parameters(AMQP_URL))
-        channel = connection.channel()
-        for model in MODEL_NAMES:
-            for suffix in ("", ".dead", ".retry"):
-                channel.queue_delete(f"{prefix}.{model}{suffix}")
-        channel.exchange_delete(f"{prefix}.jobs")
-        channel.exchange_delete(f"{prefix}.dlx")
-        connection.close()
-
-
-@contextlib.contextmanager
 def rabbit_stack(env: dict[str, str], tmp: Path, workers: int) -> Iterator[tuple[str, str, str, dict[str, str]]]:
     """Gateway, results API and ``workers`` workers per model on a scratch database and queue prefix."""
     prefix = f"bench{uuid.uuid4().hex[:8]}"
-    with scratch_database() as database_url:
+    with fresh_database(POSTGRES_URL, "brainmets_bench") as database_url:
         service_env = {
             **env,
             "DATABASE_URL": database_url,
@@ -256,7 +225,7 @@ def rabbit_stack(env: dict[str, str], tmp: Path, workers: int) -> Iterator[tuple
         finally:
             for service in reversed(services):
                 service.stop()
-            delete_queues(prefix)
+            delete_topology(AMQP_URL, prefix, MODEL_NAMES)
 
 
 def bench_rabbit(env: dict[str, str], tmp: Path, args: argparse.Namespace, workers: int) -> dict:

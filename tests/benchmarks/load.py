@@ -1,8 +1,8 @@
 """Load: 200 uploads at concurrency 16 against the RabbitMQ stack, with one and then two workers per model.
 
-``python -m services.bench_load`` prints throughput, p50/p95 upload-to-result latency, and the number of lost and
-duplicated results (both must be 0), counted in Postgres. Loopback only, bounded in count and time; the same
-backing services and environment variables as ``services.benchmark``.
+``python -m tests.benchmarks.load`` (``make bench-load``) prints throughput, p50/p95 upload-to-result latency,
+and the number of lost and duplicated results (both must be 0), counted in Postgres. Loopback only, bounded in
+count and time; the same backing services and environment variables as ``tests.benchmarks.pipeline``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 from brainmets.db import make_engine, make_sessionmaker
 from brainmets.db.scans import count_results
 from brainmets.networks import MODEL_NAMES
-from services.benchmark import SLICE_SIZE, artifacts, rabbit_stack, synthetic_png
+from tests.benchmarks.pipeline import SLICE_SIZE, artifacts, rabbit_stack, synthetic_png
 
 
 def upload_and_wait(
