@@ -56,6 +56,7 @@ def service_env(name: str, endpoints: Endpoints, artifacts: Path, port: int, adm
         "PORT": str(port),
         "LOG_LEVEL": "INFO",
         "MAX_UPLOAD_BYTES": default_of(SERVICES[name]["environment"]["MAX_UPLOAD_BYTES"]),
+        "FORWARDED_ALLOW_IPS": default_of(SERVICES[name]["environment"]["FORWARDED_ALLOW_IPS"]),
         "S3_SECURE": "false",
     }
     env = {}
