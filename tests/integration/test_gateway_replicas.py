@@ -27,8 +27,11 @@ def test_the_upload_rate_limit_is_shared_by_every_gateway_replica(make_stack) ->
     # Round-robin, as a load balancer would send them: each replica alone would allow four.
     answers = [upload(replicas[i % 2], stack.token, seed=i) for i in range(6)]
     assert [a.status_code for a in answers] == [202] * 4 + [429, 429]
-    assert {a.json()["detail"] for a in answers[4:]} == {"too many uploads; try again in 15 s"}
-    assert answers[5].headers["retry-after"] == "15"  # one token every 15 s at 4 a minute
+    # One token every 15 s at 4 a minute, less the time the uploads took (seconds on a busy machine).
+    for answer in answers[4:]:
+        wait = int(answer.headers["retry-after"])
+        assert 10 <= wait <= 15
+        assert answer.json()["detail"] == f"too many uploads; try again in {wait} s"
     assert upload(replicas[1], other, seed=9).status_code == 202  # another account draws on its own bucket
 
     accepted = {a.json()["id"] for a in answers[:4]}
