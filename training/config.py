@@ -62,6 +62,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Two CPU cores, under three hours for both models: half the papers' widths, 128 x 128 patches cut from the
     # native 256 x 256 slices (whole slices at prediction), bf16 where the CPU computes it natively; 30 epochs of
     # 200 steps (6,000 steps, about 41 passes over the training slices), validated every other epoch.
+    # training/train_all.sh then fine-tunes these weights on whole slices (its second stage).
     "cpu": {
         "widths": (16, 32, 64, 128, 256),
         "input_size": 256,

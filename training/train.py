@@ -179,10 +179,11 @@ def build_card(
         patients=len(train_vols),
         slices=sum(shapes.values()),
     )
+    stage = "-finetuned" if trainer.initialised_from else ""  # a second stage must not share its start's version
     return ModelCard(
         name=config.model,
         architecture=ARCHITECTURES[config.model].__name__,
-        version=args.version or f"{config.model}-{config.preset}-{stamp:%Y%m%d}",
+        version=args.version or f"{config.model}-{config.preset}{stage}-{stamp:%Y%m%d}",
         network=config.network_kwargs(),
         input_size=(config.input_size, config.input_size),
         normalization=config.normalization,
