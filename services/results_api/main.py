@@ -8,10 +8,11 @@ from brainmets.config import Settings, get_settings
 from services.core.app import create_app
 from services.core.runtime import Runtime, build_runtime
 from services.results_api.routes import router
+from services.results_api.volume_routes import router as volume_router
 
 
 def create_results_app(runtime: Runtime) -> FastAPI:
-    return create_app(runtime, [router], title="BrainMets results API", serve_web=True)
+    return create_app(runtime, [volume_router, router], title="BrainMets results API", serve_web=True)
 
 
 def app_from_settings(settings: Settings | None = None) -> FastAPI:

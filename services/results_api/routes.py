@@ -45,6 +45,9 @@ def _model_or_404(model: str) -> str:
 def _png(runtime: RuntimeDep, key: str | None, what: str) -> Response:
     if key is None:
         raise HTTPException(404, f"this scan has no {what}")
+    if not key.endswith(".png"):
+        # A volume's objects are NIfTI: its slices are served under /slices/{k}/.
+        raise HTTPException(404, f"this scan is a volume; its {what} is served per slice under /slices/{{k}}/")
     try:
         data = runtime.store.get(key)
     except ObjectNotFound:

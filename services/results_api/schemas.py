@@ -18,10 +18,30 @@ class Metrics(BaseModel):
     f1: float | None = None
 
 
+class VolumeMetrics(Metrics):
+    """3D figures of a volume: the slice keys plus the 95th percentile surface distance (None if a mask is empty)."""
+
+    hd95_mm: float | None = None
+
+
+class Progress(BaseModel):
+    done: int
+    total: int
+
+
+class Lesion(BaseModel):
+    id: int
+    volume_ml: float
+    max_diameter_mm: float  # longest axial diameter (RANO-BM: 10 mm or more is measurable)
+    slices: tuple[int, int]  # first and last axial slice (the viewer's k)
+    largest_slice: int
+    centroid_mm: tuple[float, float, float]  # scanner RAS+ millimetres
+
+
 class ResultPublic(BaseModel):
     status: str
     error: str | None = None
-    metrics: Metrics | None = None
+    metrics: VolumeMetrics | Metrics | None = None
     lesion_area_px: int | None = None
     inference_ms: float | None = None
     model_version: str | None = None
@@ -29,6 +49,10 @@ class ResultPublic(BaseModel):
     attempts: int = 0
     updated_at: datetime | None = None
     links: dict[str, str] = {}
+    # Volumes only.
+    progress: Progress | None = None
+    lesions: list[Lesion] | None = None
+    detection: dict[str, int] | None = None
 
 
 class ScanPublic(BaseModel):
@@ -42,6 +66,11 @@ class ScanPublic(BaseModel):
     models: list[str]
     results: dict[str, ResultPublic]
     links: dict[str, str]
+    kind: str = "slice"
+    # Volumes only: the uploaded grid's shape and voxel spacing, and the number of axial slices.
+    shape: tuple[int, int, int] | None = None
+    spacing_mm: tuple[float, float, float] | None = None
+    slices: int | None = None
 
 
 class ScanPage(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +22,8 @@ class JobMessage(BaseModel):
     width: int
     height: int
     created_at: datetime
+    # "volume": image_key (and ground_truth_key) are NIfTI volumes, one job segments every slice.
+    kind: Literal["slice", "volume"] = "slice"
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
