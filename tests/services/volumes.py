@@ -4,6 +4,7 @@ pydicom's real MR test file (its header, transfer syntax and identifying attribu
 from __future__ import annotations
 
 import copy
+import gzip
 import io
 import zipfile
 
@@ -12,8 +13,6 @@ import numpy as np
 import pydicom
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
-
-from brainmets.volumes.nifti import nifti_bytes
 
 # What pydicom's MR_small.dcm identifies, plus what the series builder adds: none may survive ingest.
 IDENTIFIERS = {
@@ -43,17 +42,12 @@ def head_volume(
 
 
 def nifti_file(data: np.ndarray, affine: np.ndarray, *, gz: bool = True, descrip: bytes = b"") -> bytes:
+    """A NIfTI-1 file as another tool would write it, free text in its header if given."""
     image = nib.Nifti1Image(data, affine)
     image.header["descrip"] = descrip
     image.header["aux_file"] = descrip[:24]
     raw = image.to_bytes()
-    return nifti_bytes(data, affine) if gz and not descrip else _gz(raw) if gz else raw
-
-
-def _gz(raw: bytes) -> bytes:
-    import gzip
-
-    return gzip.compress(raw)
+    return gzip.compress(raw) if gz else raw
 
 
 def dicom_series(
