@@ -106,6 +106,7 @@ def _rows(
                 height=height,
                 created_at=now,
                 kind="volume",
+                series_key=keys.get("series"),
             ).model_dump(mode="json"),
         )
         for model in upload.models

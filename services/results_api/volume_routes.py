@@ -29,6 +29,7 @@ router = APIRouter(prefix="/api", tags=["volumes"])
 
 _NOT_FOUND = {404: {"description": "no such scan, model, slice, or not a volume"}}
 _NIFTI = {200: {"content": {"application/gzip": {}}, "description": "NIfTI-1, gzipped"}, **_NOT_FOUND}
+_SEG = {200: {"content": {"application/dicom": {}}, "description": "DICOM Segmentation"}, **_NOT_FOUND}
 _PNG = {200: {"content": {"image/png": {}}, "description": "PNG image"}, **_NOT_FOUND}
 _CACHE_HEADERS = {"Cache-Control": "private, max-age=3600"}
 SliceIndex = Annotated[int, Path(ge=0, le=100_000, description="axial slice, 0 = most inferior")]
@@ -105,6 +106,23 @@ def read_mask_volume(
         data,
         media_type="application/gzip",
         headers={**_CACHE_HEADERS, "Content-Disposition": f'attachment; filename="{scan_id}_{model}_mask.nii.gz"'},
+    )
+
+
+@router.get("/scans/{scan_id}/masks/{model}.dcm", response_class=Response, responses=_SEG)
+def read_mask_seg(
+    session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep, scan_id: ScanId, model: str
+) -> Response:
+    """A model's mask as a DICOM SEG referencing the source series: for DICOM uploads only."""
+    scan = _volume_scan(session, principal, scan_id)
+    if (scan.volume or {}).get("source") != "dicom":
+        raise HTTPException(404, "this scan was not uploaded as DICOM, so it has no DICOM SEG; use the .nii.gz mask")
+    result = latest_results(scan).get(_model_or_404(model))
+    data = _get(runtime.store, None if result is None else result.seg_key, f"{model} DICOM SEG yet")
+    return Response(
+        data,
+        media_type="application/dicom",
+        headers={**_CACHE_HEADERS, "Content-Disposition": f'attachment; filename="{scan_id}_{model}_seg.dcm"'},
     )
 
 

@@ -20,6 +20,7 @@ from brainmets.volumes.lesions import detection, lesion_list, volume_metrics
 from brainmets.volumes.limits import VolumeLimits
 from brainmets.volumes.nifti import mask_from_volume, nifti_bytes, read_nifti
 from brainmets.volumes.orientation import axial_slice, canonical_affine, from_canonical, stack_axial, to_canonical
+from brainmets.volumes.seg import segmentation_bytes, series_datasets
 
 if TYPE_CHECKING:
     from services.worker.processor import JobProcessor
@@ -46,6 +47,11 @@ def process_volume(processor: JobProcessor, job: JobMessage, result_id: int, pre
     mask = from_canonical(mask_canonical, volume.affine)
     mask_key = f"{prefix}/mask.nii.gz"
     store.put(mask_key, nifti_bytes(mask, volume.affine), "application/gzip")
+    seg_key = None
+    if job.series_key is not None:
+        seg_key = f"{prefix}/mask.dcm"
+        sources = series_datasets(store.get(job.series_key))
+        store.put(seg_key, segmentation_bytes(sources, mask, job.model, segmenter.version), "application/dicom")
     lesions = lesion_list(mask_canonical, canonical_affine(volume.affine, canonical.shape))
     metrics, found = None, None
     if job.ground_truth_key is not None:
@@ -61,6 +67,7 @@ def process_volume(processor: JobProcessor, job: JobMessage, result_id: int, pre
             lesion_area_px=int(np.count_nonzero(mask)),
             metrics=metrics,
             mask_key=mask_key,
+            seg_key=seg_key,
             progress={"done": total, "total": total},
             lesions=lesions,
             detection=found,

@@ -9,6 +9,7 @@ import zipfile
 
 import nibabel as nib
 import numpy as np
+import pydicom
 import pytest
 
 from brainmets.db.models import Result, Scan
@@ -51,6 +52,9 @@ def test_a_dicom_series_with_truth_gives_nifti_masks_lesions_and_3d_metrics(stac
         mask = nib.Nifti1Image.from_bytes(gzip.decompress(served.content))
         assert mask.shape == data.shape and np.allclose(mask.affine, affine)
         blobs.append(gzip.decompress(served.content))
+        seg = stack.get(f"/api/scans/{scan_id}/masks/{model}.dcm")
+        assert seg.status_code == 200 and pydicom.dcmread(io.BytesIO(seg.content)).Modality == "SEG"
+        blobs.append(seg.content)
     with stack.sessions()() as session:
         row = session.get(Scan, scan_id)
         assert row is not None and row.kind == "volume" and row.filename == "dicom-series.zip"

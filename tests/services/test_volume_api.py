@@ -10,6 +10,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import highdicom as hd
 import nibabel as nib
 import numpy as np
 import pydicom
@@ -178,6 +179,43 @@ def test_dicom_series_in_is_deidentified_everywhere(embedded) -> None:
     assert "PatientBirthDate" not in first or not first.PatientBirthDate
     positions = [float(pydicom.dcmread(io.BytesIO(m)).ImagePositionPatient[2]) for m in members]
     assert positions == sorted(positions)
+
+
+def test_dicom_input_gives_a_seg_that_references_the_series_and_holds_the_mask(partial_masks) -> None:
+    runtime, _artifacts, client = partial_masks
+    data, _truth = head_volume(lesions=LESIONS)
+    accepted = client.post("/api/scans", files={"image": ("s.zip", zip_of(dicom_series(data)), "application/zip")})
+    scan = wait_final(_json(client), accepted.json()["id"], timeout=120)
+    series = zipfile.ZipFile(io.BytesIO(runtime.store.get(f"scans/{scan['id']}/series.zip")))
+    sources = [pydicom.dcmread(io.BytesIO(series.read(name))) for name in sorted(series.namelist())]
+    for model, result in scan["results"].items():
+        assert result["links"]["seg"] == f"/api/scans/{scan['id']}/masks/{model}.dcm"
+        response = client.get(result["links"]["seg"])
+        assert response.status_code == 200 and response.headers["content-type"] == "application/dicom"
+        seg = pydicom.dcmread(io.BytesIO(response.content))
+        assert seg.Modality == "SEG" and seg.SeriesInstanceUID != sources[0].SeriesInstanceUID
+        assert seg.ReferencedSeriesSequence[0].SeriesInstanceUID == sources[0].SeriesInstanceUID
+        assert seg.StudyInstanceUID == sources[0].StudyInstanceUID
+        for value in IDENTIFIERS.values():
+            assert value.encode() not in response.content and value.replace("^", " ").encode() not in response.content
+        mask = np.asarray(_nifti(client.get(result["links"]["mask"]).content).dataobj).astype(bool)
+        assert 0 < mask.sum() < mask.size and not np.array_equal(mask, mask[::-1]), "a mask that tells orientations"
+        read_back = hd.seg.segread(io.BytesIO(response.content))
+        for k, source in enumerate(sources):
+            frame = read_back.get_pixels_by_source_instance(
+                source_sop_instance_uids=[source.SOPInstanceUID], segment_numbers=[1]
+            )[0, :, :, 0]
+            assert np.array_equal(frame.astype(bool), mask[:, :, k].T), k
+
+
+def test_a_nifti_scan_has_no_seg(embedded) -> None:
+    _runtime, _app, client = embedded
+    data, _truth = head_volume()
+    accepted = client.post("/api/scans", files={"image": ("v.nii.gz", nifti_file(data, AFFINE), "application/gzip")})
+    scan = wait_final(_json(client), accepted.json()["id"], timeout=120)
+    assert all("seg" not in result["links"] for result in scan["results"].values())
+    response = client.get(f"/api/scans/{scan['id']}/masks/unetpp.dcm")
+    assert response.status_code == 404 and "not uploaded as DICOM" in response.json()["detail"]
 
 
 def _stored_artefacts(runtime) -> list[bytes]:

@@ -141,6 +141,7 @@ class Result(Base):
     progress: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
     lesions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     detection: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
+    seg_key: Mapped[str | None] = mapped_column(String(255), nullable=True)  # DICOM SEG, for DICOM uploads
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -24,6 +24,8 @@ class JobMessage(BaseModel):
     created_at: datetime
     # "volume": image_key (and ground_truth_key) are NIfTI volumes, one job segments every slice.
     kind: Literal["slice", "volume"] = "slice"
+    # Volumes from DICOM: the de-identified series, which the worker's DICOM SEG references.
+    series_key: str | None = None
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

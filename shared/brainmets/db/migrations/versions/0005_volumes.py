@@ -1,4 +1,4 @@
-"""volumes: scan kind and geometry, per-result progress, lesion list and detection
+"""volumes: scan kind and geometry, per-result progress, lesion list, detection and DICOM SEG
 
 Revision ID: 0005
 Revises: 0004
@@ -26,10 +26,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("progress", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("lesions", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("detection", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("seg_key", sa.String(length=255), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("results", schema=None) as batch_op:
+        batch_op.drop_column("seg_key")
         batch_op.drop_column("detection")
         batch_op.drop_column("lesions")
         batch_op.drop_column("progress")
