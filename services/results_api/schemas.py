@@ -35,6 +35,7 @@ class Lesion(BaseModel):
     max_diameter_mm: float  # longest axial diameter (RANO-BM: 10 mm or more is measurable)
     slices: tuple[int, int]  # first and last axial slice (the viewer's k)
     largest_slice: int
+    centre_px: tuple[float, float]  # the lesion's centre on its largest slice, (column, row) of the slice image
     centroid_mm: tuple[float, float, float]  # scanner RAS+ millimetres
 
 

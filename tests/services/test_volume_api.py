@@ -141,6 +141,8 @@ def test_lesions_are_measured_in_millimetres_on_a_known_volume() -> None:
     # Radius 3 voxels along x (1.2 mm): 7 pixels across, corner to corner 8.4 mm at least.
     assert 8.4 <= big["max_diameter_mm"] <= 8.4 * 1.5
     assert big["slices"] == [1, 7] and big["largest_slice"] == 4  # radius 3 voxels around slice 4
+    # LAS: canonical x runs the other way, and slice images have x from right to left and y from front to back.
+    assert big["centre_px"] == [14.0, 40 - 1 - 12.0]
     world = AFFINE @ np.array([14.0, 12.0, 4.0, 1.0])
     assert np.allclose(big["centroid_mm"], world[:3], atol=0.05)
     assert small["slices"] == [6, 10] and small["volume_ml"] < big["volume_ml"]

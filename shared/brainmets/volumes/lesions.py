@@ -49,12 +49,18 @@ def lesion_list(mask: np.ndarray, affine: np.ndarray) -> list[dict[str, Any]]:
         centroid_voxel = np.argwhere(component).mean(axis=0) + offset
         centroid_mm = affine @ np.append(centroid_voxel, 1.0)
         diameter = max(axial_diameter_mm(component[:, :, z], (spacing[0], spacing[1])) for z in slices)
+        largest = int(np.argmax(per_slice))
+        # Where the viewer centres the lesion: its centre on its largest slice, in that slice image's pixels
+        # (orientation.axial_slice: column = X - 1 - x, row = Y - 1 - y).
+        cx, cy = np.argwhere(component[:, :, largest]).mean(axis=0) + offset[:2]
+        centre_px = [round(float(mask.shape[0] - 1 - cx), 1), round(float(mask.shape[1] - 1 - cy), 1)]
         found.append(
             {
                 "volume_ml": round(int(component.sum()) * voxel_ml, 4),
                 "max_diameter_mm": round(diameter, 2),
                 "slices": [int(slices[0] + offset[2]), int(slices[-1] + offset[2])],
-                "largest_slice": int(np.argmax(per_slice) + offset[2]),
+                "largest_slice": int(largest + offset[2]),
+                "centre_px": centre_px,
                 "centroid_mm": [round(float(v), 2) for v in centroid_mm[:3]],
             }
         )

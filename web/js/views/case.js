@@ -338,6 +338,8 @@ export function mountCase(outlet, { params }) {
   panels.original.setMessage("Loading the scan…", { busy: true });
   getScan(params.id, controller.signal)
     .then((first) => {
+      // A whole study has its own view (views/volume.js).
+      if (first.kind === "volume") return window.location.replace(`#/volumes/${encodeURIComponent(first.id)}`);
       showScan(first);
       if (!isSettled(first)) stopWatching = watchScan(params.id, showScan);
     })
