@@ -10,6 +10,7 @@ import {
   sliceForWheel,
   sliceUrl,
 } from "../../../web/js/views/volume-logic.js";
+import { MAX_UPLOAD_BYTES, MAX_VOLUME_UPLOAD_BYTES, checkFile } from "../../../web/js/views/upload.js";
 
 describe("scrubbing", () => {
   test("Page Up goes up a slice, Page Down down, Home and End to the ends, within the volume", () => {
@@ -47,5 +48,15 @@ describe("reading", () => {
     assert.equal(lesionText({ ...lesion, slices: [7, 7] }), "12.4 mm · 0.82 mL · slice 7");
     assert.ok(isMeasurable(lesion));
     assert.ok(!isMeasurable({ ...lesion, max_diameter_mm: 9.9 }));
+  });
+});
+
+describe("choosing a volume to upload", () => {
+  test("NIfTI and zipped DICOM go up to the volume limit, slices keep theirs", () => {
+    assert.equal(checkFile({ name: "sub-01_flair.nii.gz", type: "application/gzip", size: MAX_UPLOAD_BYTES + 1 }), null);
+    assert.equal(checkFile({ name: "study.zip", type: "application/zip", size: 10 }), null);
+    assert.equal(checkFile({ name: "t1.NII", type: "", size: 10 }), null);
+    assert.match(checkFile({ name: "v.nii.gz", type: "", size: MAX_VOLUME_UPLOAD_BYTES + 1 }), /limit/);
+    assert.match(checkFile({ name: "a.png", type: "image/png", size: MAX_UPLOAD_BYTES + 1 }), /limit/);
   });
 });

@@ -11,6 +11,9 @@ export const ACCEPTED_TYPES = Object.freeze(["image/png", "image/jpeg", "image/t
 export const ACCEPTED_EXTENSIONS = Object.freeze([".png", ".jpg", ".jpeg", ".tif", ".tiff"]);
 // The server's default MAX_UPLOAD_BYTES; it answers 413 with its own message if it is set lower.
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
+// Whole studies: NIfTI volumes and zipped DICOM series, up to the server's default MAX_VOLUME_UPLOAD_BYTES.
+export const VOLUME_EXTENSIONS = Object.freeze([".nii", ".nii.gz", ".zip"]);
+export const MAX_VOLUME_UPLOAD_BYTES = 512 * 1024 * 1024;
 
 /**
  * Why a file cannot be sent, or null when it can.
@@ -20,12 +23,14 @@ export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 export function checkFile(file) {
   const name = file.name.toLowerCase();
   const knownExtension = ACCEPTED_EXTENSIONS.some((ext) => name.endsWith(ext));
-  if (!knownExtension && !ACCEPTED_TYPES.includes(file.type)) {
-    return `${file.name} is not a PNG, JPEG or TIFF image.`;
+  const volume = VOLUME_EXTENSIONS.some((ext) => name.endsWith(ext));
+  if (!knownExtension && !volume && !ACCEPTED_TYPES.includes(file.type)) {
+    return `${file.name} is not a PNG, JPEG or TIFF image, a NIfTI volume or a zipped DICOM series.`;
   }
   if (file.size === 0) return `${file.name} is empty.`;
-  if (file.size > MAX_UPLOAD_BYTES) {
-    return `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(MAX_UPLOAD_BYTES)}.`;
+  const limit = volume ? MAX_VOLUME_UPLOAD_BYTES : MAX_UPLOAD_BYTES;
+  if (file.size > limit) {
+    return `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(limit)}.`;
   }
   return null;
 }
@@ -86,7 +91,7 @@ function dropZone({ id, label, hint, required, onFile }) {
       type: "file",
       id,
       name: id,
-      accept: [...ACCEPTED_EXTENSIONS, ...ACCEPTED_TYPES].join(","),
+      accept: [...ACCEPTED_EXTENSIONS, ...VOLUME_EXTENSIONS, ...ACCEPTED_TYPES].join(","),
       required,
     },
   });
