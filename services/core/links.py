@@ -32,9 +32,11 @@ def volume_scan_links(scan_id: str) -> dict[str, str]:
     }
 
 
-def volume_result_links(scan_id: str, model: str, has_seg: bool) -> dict[str, str]:
+def volume_result_links(scan_id: str, model: str, has_seg: bool, has_attention: bool) -> dict[str, str]:
     base = f"/api/scans/{scan_id}"
     links = {"mask": f"{base}/masks/{model}.nii.gz", "slice_mask": f"{base}/slices/{{k}}/masks/{model}.png"}
     if has_seg:
         links["seg"] = f"{base}/masks/{model}.dcm"
+    if has_attention:
+        links["slice_attention"] = f"{base}/slices/{{k}}/attention.png"
     return links

@@ -57,7 +57,7 @@ def _metrics(scan: Scan, metrics: dict[str, float] | None) -> Metrics | None:
 
 def _result_links(scan: Scan, model: str, result: Result) -> dict[str, str]:
     if scan.kind == "volume":
-        return volume_result_links(scan.id, model, result.seg_key is not None)
+        return volume_result_links(scan.id, model, result.seg_key is not None, result.attention_key is not None)
     return result_links(scan.id, model, result.attention_key is not None)
 
 

@@ -75,13 +75,16 @@ def _get(store: ObjectStore, key: str | None, what: str) -> bytes:
         raise HTTPException(404, f"the {what} is missing from the store") from None
 
 
-def _canonical(runtime: RuntimeDep, key: str | None, what: str, *, mask: bool) -> np.ndarray:
-    """The stored volume under ``key`` in canonical orientation: uint8 for display, or a boolean mask."""
+def _canonical(runtime: RuntimeDep, key: str | None, what: str, *, mask: bool, raw: bool = False) -> np.ndarray:
+    """The stored volume under ``key`` in canonical orientation: windowed uint8 for display, a boolean mask, or
+    (``raw``) its own 0..255 values (the attention map)."""
 
     def load() -> np.ndarray:
         volume = read_nifti(_get(runtime.store, key, what), VolumeLimits.from_settings(runtime.settings), what)
+        if mask:
+            return to_canonical(mask_from_volume(volume), volume.affine)
         canonical = to_canonical(volume.data, volume.affine)
-        return to_canonical(mask_from_volume(volume), volume.affine) if mask else display_volume(canonical)
+        return np.clip(canonical, 0, 255).astype(np.uint8) if raw else display_volume(canonical)
 
     if key is None:
         raise HTTPException(404, f"this scan has no {what}")
@@ -159,3 +162,13 @@ def read_slice_mask(
     result = latest_results(_volume_scan(session, principal, scan_id)).get(_model_or_404(model))
     key = None if result is None else result.mask_key
     return _slice(_canonical(runtime, key, f"{model} mask yet", mask=True), k)
+
+
+@router.get("/scans/{scan_id}/slices/{k}/attention.png", response_class=Response, responses=_PNG)
+def read_slice_attention(
+    session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep, scan_id: ScanId, k: SliceIndex
+) -> Response:
+    """Axial slice ``k`` of the Attention U-Net's finest attention gate (8-bit, 255 = 1.0)."""
+    results = latest_results(_volume_scan(session, principal, scan_id))
+    key = next((r.attention_key for r in results.values() if r.attention_key), None)
+    return _slice(_canonical(runtime, key, "attention map yet", mask=False, raw=True), k)

@@ -38,15 +38,25 @@ def process_volume(processor: JobProcessor, job: JobMessage, result_id: int, pre
     _progress(processor, result_id, 0, total)
     start = time.perf_counter()
     masks: list[np.ndarray] = []
+    attention: list[np.ndarray] = []
     for first in range(0, total, segmenter.batch_size):
         images = [axial_slice(canonical, k) for k in range(first, min(first + segmenter.batch_size, total))]
-        masks.extend(result.mask for result in segmenter.predict_batch(images))
+        for result in segmenter.predict_batch(images, with_attention=segmenter.has_attention):
+            masks.append(result.mask)
+            if result.attention is not None:
+                attention.append(result.attention)
         _progress(processor, result_id, len(masks), total)
     ms = (time.perf_counter() - start) * 1000.0
     mask_canonical = stack_axial(masks)
     mask = from_canonical(mask_canonical, volume.affine)
     mask_key = f"{prefix}/mask.nii.gz"
     store.put(mask_key, nifti_bytes(mask, volume.affine), "application/gzip")
+    attention_key = None
+    if attention:
+        # The finest attention gate's coefficients, 0..1 stored as 0..255, on the uploaded grid like the mask.
+        attention_key = f"{prefix}/attention.nii.gz"
+        coefficients = np.rint(np.clip(from_canonical(stack_axial(attention), volume.affine), 0, 1) * 255)
+        store.put(attention_key, nifti_bytes(coefficients.astype(np.uint8), volume.affine), "application/gzip")
     seg_key = None
     if job.series_key is not None:
         seg_key = f"{prefix}/mask.dcm"
@@ -68,6 +78,7 @@ def process_volume(processor: JobProcessor, job: JobMessage, result_id: int, pre
             metrics=metrics,
             mask_key=mask_key,
             seg_key=seg_key,
+            attention_key=attention_key,
             progress={"done": total, "total": total},
             lesions=lesions,
             detection=found,

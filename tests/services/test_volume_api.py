@@ -110,6 +110,15 @@ def test_nifti_in_gives_masks_on_the_same_grid_lesions_and_3d_metrics(partial_ma
         image = to_canonical(data.astype(np.float32), AFFINE)
         for k in (0, 4, 11):
             assert np.array_equal(axial_slice(canonical, k), segmenter.predict(axial_slice(image, k)).mask), k
+        # The Attention U-Net's attention volume, slice by slice, as the one prediction path gives it.
+        assert ("slice_attention" in result["links"]) == (model == "attention_unet")
+        if model == "attention_unet":
+            for k in (2, 9):
+                served_attention = _png(client.get(result["links"]["slice_attention"].format(k=k)))
+                expected_attention = segmenter.predict(axial_slice(image, k), with_attention=True).attention
+                assert served_attention.shape == (40, 48)
+                assert not np.array_equal(served_attention, served_attention[::-1, ::-1]), "tells orientations"
+                assert np.abs(served_attention.astype(int) - np.rint(expected_attention * 255)).max() <= 1
         k = 5
         slice_mask = _png(client.get(result["links"]["slice_mask"].format(k=k)))
         assert np.array_equal(slice_mask == 255, axial_slice(canonical, k))

@@ -100,5 +100,8 @@ def test_upload_scrub_slices_and_jump_to_a_lesion(page: object, app_url: str, tm
     _wait_for_change(page, "original", zoomed_out, "centring on the lesion")
     assert page.locator("#volume-metrics").count() == 0  # no ground truth, no metrics table
     assert page.locator(".downloads a", has_text="NIfTI mask").count() == 2
+    plain = _stats(page, "attention_unet")
+    page.locator("#volume-heatmap").check()
+    _wait_for_change(page, "attention_unet", plain, "the attention map")
     _shoot(page, "volume-view.png")
     assert console.errors == [], console.errors

@@ -55,6 +55,7 @@ export function mountVolume(outlet, { params }) {
     attrs: { type: "range", min: "0", max: "0", value: "0", id: "slice-slider", "aria-label": "Slice" },
   });
   const sliceLabel = h("output", { attrs: { for: "slice-slider", id: "slice-label" } });
+  const heatmap = h("input", { attrs: { type: "checkbox", id: "volume-heatmap", disabled: true } });
   const side = h("div", { class: "volume-side" });
   const root = h("section", { class: "page page-case page-volume", dataset: { ready: "false", slice: "0" } });
   const panels = Object.fromEntries(
@@ -91,7 +92,14 @@ export function mountVolume(outlet, { params }) {
       h(
         "div",
         { class: "viewer" },
-        h("div", { class: "slice-scrubber" }, h("label", { text: "Slice ", attrs: { for: "slice-slider" } }), slider, sliceLabel),
+        h(
+          "div",
+          { class: "slice-scrubber" },
+          h("label", { text: "Slice ", attrs: { for: "slice-slider" } }),
+          slider,
+          sliceLabel,
+          h("label", { attrs: { for: "volume-heatmap" } }, heatmap, " Attention map on the Attention U-Net"),
+        ),
         grid,
       ),
       h("aside", { class: "sidebar", attrs: { "aria-label": "Lesions, metrics and downloads" } }, side),
@@ -99,6 +107,10 @@ export function mountVolume(outlet, { params }) {
   ]);
 
   slider.addEventListener("input", () => goTo(Number(slider.value)));
+  heatmap.addEventListener("change", () => {
+    settings.heatmap = heatmap.checked;
+    draw(current);
+  });
   // Shift + wheel scrubs; the plain wheel keeps zooming, as in the case view. Capture runs before the panel's.
   grid.addEventListener(
     "wheel",
@@ -133,10 +145,12 @@ export function mountVolume(outlet, { params }) {
     const links = scan.links;
     root.dataset.ready = "false";
     const fetchMask = (url) => (url ? loadPixels(sliceUrl(url, k), controller.signal) : null);
+    const attentionUrl = scan.results?.attention_unet?.links?.slice_attention;
     try {
-      const [image, truth, ...masks] = await Promise.all([
+      const [image, truth, attention, ...masks] = await Promise.all([
         loadPixels(sliceUrl(links.slice_image, k), controller.signal),
         scan.has_ground_truth ? fetchMask(links.slice_ground_truth) : null,
+        fetchMask(attentionUrl),
         ...MODELS.map((m) => (scan.results?.[m]?.status === "done" ? fetchMask(scan.results[m].links.slice_mask) : null)),
       ]);
       if (ticket !== loading) return; // a newer slice was asked for meanwhile
@@ -146,8 +160,9 @@ export function mountVolume(outlet, { params }) {
         grey: greyFromRgba(image.rgba),
         groundTruth: truth ? maskFromRgba(truth.rgba) : null,
         masks: Object.fromEntries(MODELS.map((m, i) => [m, masks[i] ? maskFromRgba(masks[i].rgba) : null])),
-        attention: null,
+        attention: attention ? greyFromRgba(attention.rgba) : null,
       };
+      heatmap.disabled = !attention;
       shown = k;
       draw(current);
     } catch (error) {
