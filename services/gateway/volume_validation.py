@@ -1,4 +1,4 @@
-"""Checks on a volume upload (NIfTI or a zipped DICOM series), by content, before anything is stored.
+"""Checks on a volume upload (NIfTI, a zipped DICOM series or a zip of 2D slices), by content, before storing.
 
 Each failure is an ``UploadRejected`` with the HTTP status and a message a person can act on, like the slice path.
 """
@@ -14,6 +14,7 @@ from brainmets.volumes import Volume, VolumeRejected
 from brainmets.volumes.dicom_series import DicomSeries, read_dicom_zip
 from brainmets.volumes.limits import VolumeLimits
 from brainmets.volumes.nifti import mask_from_volume, read_nifti, same_grid, sniff_nifti
+from brainmets.volumes.slice_zip import is_slice_zip, read_slice_masks, read_slice_zip
 from brainmets.volumes.zipsafe import sniff_zip
 from services.gateway.validation import UploadRejected, parse_models
 
@@ -29,14 +30,11 @@ class VolumeUpload:
     series: DicomSeries | None  # de-identified, for DICOM uploads
     ground_truth: np.ndarray | None  # bool, on the volume's grid
     models: tuple[str, ...]
-
-    @property
-    def source(self) -> str:
-        return "dicom" if self.series is not None else "nifti"
+    source: str = "nifti"  # "nifti", "dicom" or "slices" (a zip of 2D slices)
 
     @property
     def content_type(self) -> str:
-        return "application/zip" if self.series is not None else "application/x-nifti"
+        return "application/x-nifti" if self.source == "nifti" else "application/zip"
 
 
 def _check_size(data: bytes, limits: VolumeLimits, what: str) -> None:
@@ -46,16 +44,22 @@ def _check_size(data: bytes, limits: VolumeLimits, what: str) -> None:
         raise UploadRejected(422, f"the {what} file is empty")
 
 
-def _read_image(data: bytes, limits: VolumeLimits) -> tuple[Volume, DicomSeries | None]:
+def _read_image(data: bytes, limits: VolumeLimits) -> tuple[Volume, DicomSeries | None, np.ndarray | None, str]:
+    """The volume, the DICOM series (if any), masks that came in the same zip (if any) and the source kind."""
+    if sniff_zip(data) and is_slice_zip(data):
+        stack = read_slice_zip(data, limits)
+        return stack.volume, None, stack.ground_truth, "slices"
     if sniff_zip(data):
         series = read_dicom_zip(data, limits)
-        return series.volume, series
-    return read_nifti(data, limits), None
+        return series.volume, series, None, "dicom"
+    return read_nifti(data, limits), None, None, "nifti"
 
 
-def _read_truth(data: bytes, volume: Volume, limits: VolumeLimits) -> np.ndarray:
+def _read_truth(data: bytes, volume: Volume, limits: VolumeLimits, source: str) -> np.ndarray:
     what = "ground-truth mask"
     _check_size(data, limits, what)
+    if source == "slices" and sniff_zip(data):
+        return read_slice_masks(data, limits, volume.shape)
     if not sniff_nifti(data):
         raise UploadRejected(415, f"the {what} of a volume must be a NIfTI file (.nii or .nii.gz) on the same grid")
     truth = read_nifti(data, limits, what)
@@ -83,8 +87,9 @@ def validate_volume_upload(
     models = parse_models(models_field, known_models, default_models)
     _check_size(image, limits, "image")
     try:
-        volume, series = _read_image(image, limits)
-        truth = None if ground_truth is None else _read_truth(ground_truth, volume, limits)
+        volume, series, truth, source = _read_image(image, limits)
+        if ground_truth is not None:
+            truth = _read_truth(ground_truth, volume, limits, source)
     except VolumeRejected as exc:
         raise UploadRejected(exc.status_code, exc.detail) from None
-    return VolumeUpload(volume, series, truth, models)
+    return VolumeUpload(volume, series, truth, models, source)

@@ -14,6 +14,7 @@ import numpy as np
 import pydicom
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from pydicom.data import get_testdata_file
 
 from brainmets.db import Scan
@@ -216,3 +217,69 @@ def test_a_gzip_that_is_not_nifti_and_volume_routes_on_a_slice_are_clear(embedde
     response = client.post("/api/scans", files={"image": ("x.gz", gzip.compress(b"hello" * 200), "application/gzip")})
     assert response.status_code == 415, response.text
     assert _stored(runtime) == (0, 0)
+
+
+def _slice_zip(case: str = "TCGA_CS_4941_19960909", *, masks: bool = True, skip: int | None = None) -> bytes:
+    """Slices as the public release names them, in a folder, numbered from 1, masks beside them."""
+    data, truth = head_volume(lesions=(((20.0, 18.0, 5.0), 3.0),))
+    files = []
+    for k in range(data.shape[2]):
+        if k == skip:
+            continue
+        image = Image.fromarray(np.clip(data[:, :, k].T / 4, 0, 255).astype(np.uint8))
+        files.append((f"{case}/{case}_{k + 1}.tif", _encoded(image, "TIFF")))
+        if masks:
+            mask = Image.fromarray(np.where(truth[:, :, k].T, 255, 0).astype(np.uint8))
+            files.append((f"{case}/{case}_{k + 1}_mask.tif", _encoded(mask, "TIFF")))
+    return zip_of(files)
+
+
+def _encoded(image: Image.Image, fmt: str) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=fmt)
+    return out.getvalue()
+
+
+def test_a_zip_of_dataset_slices_is_a_volume_with_its_masks_as_truth(embedded) -> None:
+    _runtime, _app, client = embedded
+    _data, truth = head_volume(lesions=(((20.0, 18.0, 5.0), 3.0),))
+    response = client.post("/api/scans", files={"image": ("case.zip", _slice_zip(), "application/zip")})
+    assert response.status_code == 202, response.text
+    scan = wait_final(lambda p: client.get(p).json(), response.json()["id"], timeout=120)
+    assert scan["kind"] == "volume" and scan["slices"] == 12 and scan["has_ground_truth"] is True
+    for k in (0, 5, 11):  # slice k of the viewer is the k-th file by number, as uploaded
+        shown = np.asarray(Image.open(io.BytesIO(client.get(scan["links"]["slice_ground_truth"].format(k=k)).content)))
+        assert np.array_equal(shown == 255, truth[:, :, k].T), k
+    for result in scan["results"].values():
+        assert result["detection"]["true_lesions"] == 1
+    # The masks may come in their own zip, in the ground-truth field.
+    masks_only = zip_of([(n, d) for n, d in _zip_entries(_slice_zip()) if "_mask" in n])
+    files = {
+        "image": ("case.zip", _slice_zip(masks=False), "application/zip"),
+        "ground_truth": ("masks.zip", masks_only, "application/zip"),
+    }
+    scan = wait_final(lambda p: client.get(p).json(), client.post("/api/scans", files=files).json()["id"], timeout=120)
+    assert scan["has_ground_truth"] is True
+    assert all(r["detection"]["true_lesions"] == 1 for r in scan["results"].values())
+
+
+def test_bad_slice_zips_are_refused(embedded) -> None:
+    runtime, _app, client = embedded
+    mixed = zip_of(
+        [(n.replace("/", "/a_"), d) for n, d in _zip_entries(_slice_zip("A", masks=False))]
+        + _zip_entries(_slice_zip("B", masks=False))
+    )
+    cases = {
+        "missing slice": (_slice_zip(skip=4), "misses slice number(s) 5"),
+        "two cases": (mixed, "mixes 2 cases"),
+    }
+    for case, (payload, words) in cases.items():
+        response = client.post("/api/scans", files={"image": ("c.zip", payload, "application/zip")})
+        assert response.status_code == 422, (case, response.text)
+        assert words in response.json()["detail"], (case, response.json())
+    assert _stored(runtime) == (0, 0)
+
+
+def _zip_entries(data: bytes) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return [(name, archive.read(name)) for name in archive.namelist()]
