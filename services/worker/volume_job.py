@@ -47,7 +47,7 @@ def process_volume(processor: JobProcessor, job: JobMessage, result_id: int, pre
                 attention.append(result.attention)
         _progress(processor, result_id, len(masks), total)
     ms = (time.perf_counter() - start) * 1000.0
-    mask_canonical = stack_axial(masks)
+    mask_canonical = segmenter.postprocess_volume(stack_axial(masks))
     mask = from_canonical(mask_canonical, volume.affine)
     mask_key = f"{prefix}/mask.nii.gz"
     store.put(mask_key, nifti_bytes(mask, volume.affine), "application/gzip")

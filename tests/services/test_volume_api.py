@@ -244,3 +244,21 @@ def _stored_artefacts(runtime) -> list[bytes]:
             for result in scan.results:
                 blobs.append(repr({c.name: getattr(result, c.name) for c in result.__table__.columns}).encode())
     return blobs
+
+
+def test_volume_workers_apply_the_cards_3d_post_processing(embedded_settings, tiny_artifacts: Path, tmp_path: Path):
+    # The untrained tiny models call everything lesion; a 3D step larger than the volume leaves nothing.
+    root = tmp_path / "artifacts-3d"
+    shutil.copytree(tiny_artifacts, root)
+    for model in ("unetpp", "attention_unet"):
+        path = root / model / "model_card.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "min_component_voxels": 10**9}))
+    settings = embedded_settings.model_copy(update={"ARTIFACTS_DIR": root})
+    upgrade(settings.database_url)
+    _runtime, app = build_embedded(settings)
+    data, _truth = head_volume()
+    with TestClient(app) as client:
+        files = {"image": ("v.nii.gz", nifti_file(data, AFFINE), "application/gzip")}
+        scan = wait_final(_json(client), client.post("/api/scans", files=files).json()["id"], timeout=120)
+        for result in scan["results"].values():
+            assert result["lesions"] == [] and result["lesion_area_px"] == 0
