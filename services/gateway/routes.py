@@ -20,6 +20,8 @@ from services.gateway.volume_validation import is_volume, validate_volume_upload
 
 router = APIRouter(prefix="/api", tags=["gateway"])
 
+# Enough of a file to tell a NIfTI (its gzipped header inflates from far fewer bytes) or a zip from a slice.
+SNIFF_BYTES = 64 * 1024
 _ERRORS = {code: {"model": Problem} for code in (400, 401, 413, 415, 422, 429, 503)}
 
 
@@ -43,9 +45,10 @@ def upload_scan(
         # Per account; without sign-in every client may sit behind one proxy address, so none is limited.
         request.app.state.upload_limiter.check(f"account:{principal.account_id}")
     limits = Limits(settings.MAX_UPLOAD_BYTES, settings.MAX_PIXELS, settings.MIN_SIDE)
-    data = _read(image, settings.max_request_bytes)
+    # The kind is told from the first bytes, so that a slice is never read past the slice limit.
+    kind = "volume" if is_volume(_read(image, SNIFF_BYTES)) else "slice"
     # The upload's kind ("slice" or "volume") is known from here on: the place to label upload metrics.
-    kind = "volume" if is_volume(data) else "slice"
+    data = _read(image, settings.MAX_VOLUME_UPLOAD_BYTES if kind == "volume" else limits.max_bytes)
     if kind == "volume":
         scan_id, chosen = accept_volume(runtime, data, ground_truth, models, image.filename, principal)
         return ScanAccepted(id=scan_id, status="queued", models=chosen, links=scan_links(scan_id))

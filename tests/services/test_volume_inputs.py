@@ -283,3 +283,14 @@ def test_bad_slice_zips_are_refused(embedded) -> None:
 def _zip_entries(data: bytes) -> list[tuple[str, bytes]]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return [(name, archive.read(name)) for name in archive.namelist()]
+
+
+def test_a_volume_over_the_upload_limit_is_413(embedded_settings) -> None:
+    runtime, app = _limits_app(embedded_settings, MAX_VOLUME_UPLOAD_BYTES=40_000)
+    data, _mask = head_volume()
+    payload = nifti_file(data, AFFINE, gz=False)  # 46 kB
+    with TestClient(app) as client:
+        response = client.post("/api/scans", files={"image": ("v.nii", payload, "application/octet-stream")})
+        assert response.status_code == 413, response.text
+        assert "40,000 bytes" in response.json()["detail"]
+    assert _stored(runtime) == (0, 0)
