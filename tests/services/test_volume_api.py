@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from PIL import Image
 
 from brainmets.db import Scan
 from brainmets.db.migrate import upgrade
-from brainmets.inference import Segmenter
+from brainmets.inference import ModelCard, Segmenter, save_artifact
+from brainmets.networks import build_model
 from brainmets.volumes.lesions import detection, lesion_list, volume_metrics
 from brainmets.volumes.orientation import axial_slice, canonical_affine, to_canonical
 from services.embedded.main import build_embedded
@@ -262,3 +264,36 @@ def test_volume_workers_apply_the_cards_3d_post_processing(embedded_settings, ti
         scan = wait_final(_json(client), client.post("/api/scans", files=files).json()["id"], timeout=120)
         for result in scan["results"].values():
             assert result["lesions"] == [] and result["lesion_area_px"] == 0
+
+
+def test_progress_is_reported_while_the_worker_runs(embedded_settings, tiny_artifacts: Path, tmp_path: Path) -> None:
+    # A U-Net++ at 256 x 256 takes most of a second per batch of 16 slices here: time to see it between batches.
+    root = tmp_path / "artifacts-slowish"
+    shutil.copytree(tiny_artifacts / "attention_unet", root / "attention_unet")
+    card = ModelCard(
+        name="unetpp",
+        architecture="UNetPlusPlus",
+        version="slowish",
+        network={"widths": [8, 16, 32]},
+        input_size=(256, 256),
+    )
+    save_artifact(build_model("unetpp", widths=[8, 16, 32]), card, root / "unetpp")
+    settings = embedded_settings.model_copy(update={"ARTIFACTS_DIR": root})
+    upgrade(settings.database_url)
+    _runtime, app = build_embedded(settings)
+    data, _truth = head_volume(shape=(48, 40, 48))
+    with TestClient(app) as client:
+        files = {"image": ("v.nii.gz", nifti_file(data, AFFINE), "application/gzip")}
+        scan_id = client.post("/api/scans", files=files, data={"models": "unetpp"}).json()["id"]
+        seen = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            result = client.get(f"/api/scans/{scan_id}").json()["results"]["unetpp"]
+            if result.get("progress") and result["progress"] not in seen:
+                seen.append(result["progress"])
+            if result["status"] in ("done", "failed"):
+                break
+            time.sleep(0.02)
+    assert seen[-1] == {"done": 48, "total": 48}
+    assert any(0 < p["done"] < 48 and p["total"] == 48 for p in seen), seen
+    assert [p["done"] for p in seen] == sorted(p["done"] for p in seen)  # never backwards
