@@ -6,7 +6,8 @@ Like nnU-Net's post-processing search, the choice is made on validation patients
 and written into the model card, so that evaluation and the workers apply it through the one prediction path.
 Small components are removed per slice, as the workers see single slices, and never one of more than
 ``MAX_MIN_COMPONENT_PIXELS`` pixels. The choice is constrained to keep every lesion the plain model finds (see
-``search``).
+``search``). On the chosen slice masks stacked per patient, the smallest 3D component a volume keeps is chosen
+the same way (``search_volume``); volume workers and evaluation apply it, single slices do not.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from scipy import ndimage
 
 from brainmets.inference import Segmenter
 from brainmets.inference.artifact import read_card, write_card
-from brainmets.inference.postprocess import keep_components, label_components
+from brainmets.inference.postprocess import keep_components, label_components, postprocess, postprocess_volume
 from brainmets.metrics import confusion, lesion_counts, scores
 from training.data import PatientVolume, Split, discover_patients, read_patients
 from training.evaluation import evaluate_segmenter
@@ -34,6 +35,8 @@ THRESHOLDS = tuple(round(0.1 + 0.05 * k, 2) for k in range(17))  # 0.10 ... 0.90
 MAX_MIN_COMPONENT_PIXELS = 50
 MIN_PIXELS = (0, 5, 10, 15, 20, 30, 40, MAX_MIN_COMPONENT_PIXELS)
 BASELINE = {"threshold": 0.5, "min_component_pixels": 0}
+# Volumes may then drop 3D components under this many voxels; 0 keeps every one.
+MIN_VOXELS = (0, 5, 10, 20, 50, 100, 200)
 # Flip averaging doubles the inference time: it must earn a clear gain, not one within the noise of a dozen
 # validation patients.
 FLIP_MIN_GAIN = 0.01
@@ -93,6 +96,34 @@ def search(
     return best, grid
 
 
+def search_volume(masks: list[np.ndarray], truths: list[np.ndarray]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The smallest 3D component to keep in whole volumes, on the per-slice masks already chosen.
+
+    Each size gets the mean per-patient Dice; only sizes that lose no lesion the unfiltered masks find are
+    eligible (0 always is); the best wins on Dice, then on the smaller size.
+    """
+    full = np.ones((3, 3, 3), bool)
+    truth_labels = [ndimage.label(t, structure=full)[0] for t in truths]
+    n_true = sum(int(lab.max()) for lab in truth_labels)
+    grid = []
+    for min_voxels in MIN_VOXELS:
+        kept = [postprocess_volume(m, min_voxels) for m in masks]
+        sensitivity = _detected(truth_labels, kept) / n_true if n_true else 1.0
+        fp = [lesion_counts(m, t).false_positive_lesions for m, t in zip(kept, truths, strict=True)]
+        grid.append(
+            {
+                "min_component_voxels": min_voxels,
+                "dice": float(np.mean([scores(confusion(m, t))["dice"] for m, t in zip(kept, truths, strict=True)])),
+                "lesion_sensitivity": sensitivity,
+                "false_positive_lesions_per_patient": float(np.mean(fp)),
+            }
+        )
+    unfiltered = grid[0]["lesion_sensitivity"]
+    eligible = [g for g in grid if g["lesion_sensitivity"] >= unfiltered - 1e-9]
+    best = max(eligible, key=lambda g: (round(g["dice"], 4), -g["min_component_voxels"]))
+    return best, grid
+
+
 def _baseline(grid: list[dict[str, Any]]) -> dict[str, Any]:
     return next(g for g in grid if all(g[k] == v for k, v in BASELINE.items()))
 
@@ -116,9 +147,11 @@ def calibrate(artifact: Path, volumes: list[PatientVolume], device: str = "auto"
     card = read_card(artifact)
     truths = [v.masks for v in volumes]
     searches: dict[bool, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    probabilities_by_flip: dict[bool, list[list[np.ndarray]]] = {}
     for flip in (False, True):
         segmenter.card = card.model_copy(update={"flip_averaging": flip})
         probabilities = [[r.probability for r in segmenter.predict_batch(v.images)] for v in volumes]
+        probabilities_by_flip[flip] = probabilities
         # Flip averaging must not lose a lesion the plain model (no flip, threshold 0.5, nothing removed) finds.
         plain = None if not flip else _baseline(searches[False][1])["lesion_sensitivity"]
         searches[flip] = search(probabilities, truths, floor=plain)
@@ -128,11 +161,18 @@ def calibrate(artifact: Path, volumes: list[PatientVolume], device: str = "auto"
     )
     best, grid = searches[flip]
     edges = edges_reached(best)
+    # Then, on the slice masks just chosen, the smallest 3D component a volume keeps.
+    chosen_masks = [
+        np.stack([postprocess(p, best["threshold"], best["min_component_pixels"]) for p in patient])
+        for patient in probabilities_by_flip[flip]
+    ]
+    best_volume, volume_grid = search_volume(chosen_masks, [np.stack(t) for t in truths])
     card = card.model_copy(
         update={
             "threshold": best["threshold"],
             "min_component_pixels": best["min_component_pixels"],
             "flip_averaging": flip,
+            "min_component_voxels": best_volume["min_component_voxels"],
         }
     )
     segmenter.card = card
@@ -146,6 +186,7 @@ def calibrate(artifact: Path, volumes: list[PatientVolume], device: str = "auto"
         "constraint": "lesion sensitivity at least that of the plain model (threshold 0.5, nothing removed, no"
         " flip averaging), and no lesion lost to component removal",
         "grid": grid,
+        "volume": {"chosen": best_volume, "grid": volume_grid},
     }
     write_card(card.model_copy(update={"validation_metrics": summary}), artifact)
     return summary
@@ -169,7 +210,8 @@ def main(argv: list[str] | None = None) -> None:
         s = summary["postprocessing_search"]
         print(
             f"{artifact}: threshold {s['chosen']['threshold']}, min component {s['chosen']['min_component_pixels']} px,"
-            f" flip averaging {'on' if s['chosen']['flip_averaging'] else 'off'};"
+            f" flip averaging {'on' if s['chosen']['flip_averaging'] else 'off'},"
+            f" min 3D component {s['volume']['chosen']['min_component_voxels']} voxels;"
             f" validation per-patient Dice {s['baseline']['dice']:.4f} -> {summary['per_patient_dice_mean']:.4f}"
         )
 

@@ -3,7 +3,8 @@
 ``python -m training.evaluate --data DIR --out DIR [--weights-dir DIR] [--models NAMES]``
 
 Every patient folder under ``--data`` is evaluated (or only a split's subset with ``--split FILE --subset test``)
-with each model artifact found under ``--weights-dir`` (default: the committed ``training/artifacts``).
+with each model artifact found under ``--weights-dir`` (default: the committed ``training/artifacts``). Patients
+are slice folders (``training.data``) or, when the data holds any, NIfTI cases (``training.nifti_cases``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from training.comparison import paired_comparison
 from training.complexity import forward_flops
 from training.data import PatientVolume, Split, discover_patients, read_patients
 from training.evaluation import evaluate_segmenter
+from training.nifti_cases import discover_nifti_cases, read_nifti_case
 from training.report import (
     load_histories,
     plot_examples,
@@ -65,7 +67,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def select_volumes(args: argparse.Namespace) -> list[PatientVolume]:
-    patients = discover_patients(args.data)
+    # NIfTI cases when the data holds any (training.nifti_cases), else the slice layout of training.data.
+    cases = discover_nifti_cases(args.data)
+    patients: list[Any] = cases or discover_patients(args.data)
     if args.subset:
         if not args.split:
             raise SystemExit("--subset needs --split FILE")
@@ -73,7 +77,7 @@ def select_volumes(args: argparse.Namespace) -> list[PatientVolume]:
         patients = [p for p in patients if p.patient_id in wanted]
         if not patients:
             raise SystemExit(f"no patient of the {args.subset} subset of {args.split} is under {args.data}")
-    return read_patients(patients)
+    return [read_nifti_case(case) for case in patients] if cases else read_patients(patients)
 
 
 def pick_examples(volumes: list[PatientVolume], segmenters: dict[str, Segmenter], count: int) -> list[dict[str, Any]]:

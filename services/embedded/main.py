@@ -16,6 +16,7 @@ from services.gateway.limits import BodySizeLimit
 from services.gateway.relay import OutboxRelay
 from services.gateway.routes import router as gateway_router
 from services.results_api.routes import router as results_router
+from services.results_api.volume_routes import router as volume_router
 from services.worker.runner import WorkerThread, load_processor
 
 
@@ -35,12 +36,12 @@ def create_embedded_app(runtime: Runtime, models: tuple[str, ...] = MODEL_NAMES)
         background.append(WorkerThread(processor, runtime.memory_broker.consumer(model)))
     app = create_app(
         runtime,
-        [gateway_router, results_router],
+        [gateway_router, volume_router, results_router],
         title="BrainMets (embedded)",
         background=background,
         serve_web=True,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.MAX_UPLOAD_BYTES)
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_request_bytes)
     install_telemetry(app, outbox=True)
     return app
 

@@ -51,9 +51,7 @@ class BodySizeLimit:
         await self.app(scope, counting_receive, guarded_send)
 
     async def _too_large(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"the upload is over the limit of {self.max_bytes:,} bytes; upload a single 2D slice"}
-        ).encode()
+        body = json.dumps({"detail": f"the upload is over the limit of {self.max_bytes:,} bytes"}).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -17,7 +17,7 @@ from services.gateway.routes import router
 def create_gateway_app(runtime: Runtime) -> FastAPI:
     relay = OutboxRelay(runtime, MODEL_NAMES)
     app = create_app(runtime, [router], title="BrainMets upload gateway", background=[relay])
-    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.MAX_UPLOAD_BYTES)
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_request_bytes)
     install_telemetry(app, outbox=True)
     return app
 

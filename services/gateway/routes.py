@@ -8,15 +8,20 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 
 from brainmets.catalog import MODEL_NAMES
-from services.core.auth import PrincipalDep
+from brainmets.volumes.limits import VolumeLimits
+from services.core.auth import Principal, PrincipalDep
 from services.core.deps import RuntimeDep
 from services.core.links import scan_links
 from services.gateway.intake import create_scan
 from services.gateway.schemas import Problem, ScanAccepted
 from services.gateway.validation import Limits, UploadRejected, validate_upload
+from services.gateway.volume_intake import create_volume_scan
+from services.gateway.volume_validation import is_volume, validate_volume_upload
 
 router = APIRouter(prefix="/api", tags=["gateway"])
 
+# Enough of a file to tell a NIfTI (its gzipped header inflates from far fewer bytes) or a zip from a slice.
+SNIFF_BYTES = 64 * 1024
 _ERRORS = {code: {"model": Problem} for code in (400, 401, 413, 415, 422, 429, 503)}
 
 
@@ -25,8 +30,13 @@ def upload_scan(
     request: Request,
     runtime: RuntimeDep,
     principal: PrincipalDep,
-    image: Annotated[UploadFile, File(description="MRI slice: PNG, JPEG or TIFF, 8- or 16-bit")],
-    ground_truth: Annotated[UploadFile | None, File(description="optional binary mask, same size")] = None,
+    image: Annotated[
+        UploadFile,
+        File(description="MRI slice (PNG, JPEG or TIFF, 8- or 16-bit), NIfTI volume, or zip of one DICOM MR series"),
+    ],
+    ground_truth: Annotated[
+        UploadFile | None, File(description="optional binary mask, same size (NIfTI on the same grid for volumes)")
+    ] = None,
     models: Annotated[str | None, Form(description="comma-separated subset of the models")] = None,
 ) -> ScanAccepted:
     """Accept a scan and queue it for every requested model."""
@@ -35,10 +45,17 @@ def upload_scan(
         # Per account; without sign-in every client may sit behind one proxy address, so none is limited.
         request.app.state.upload_limiter.check(f"account:{principal.account_id}")
     limits = Limits(settings.MAX_UPLOAD_BYTES, settings.MAX_PIXELS, settings.MIN_SIDE)
+    # The kind is told from the first bytes, so that a slice is never read past the slice limit.
+    kind = "volume" if is_volume(_read(image, SNIFF_BYTES)) else "slice"
+    # The upload's kind ("slice" or "volume") is known from here on: the place to label upload metrics.
+    data = _read(image, settings.MAX_VOLUME_UPLOAD_BYTES if kind == "volume" else limits.max_bytes)
+    if kind == "volume":
+        scan_id, chosen = accept_volume(runtime, data, ground_truth, models, image.filename, principal)
+        return ScanAccepted(id=scan_id, status="queued", models=chosen, links=scan_links(scan_id))
     try:
         upload = validate_upload(
-            _read(image, limits),
-            None if ground_truth is None else _read(ground_truth, limits),
+            data,
+            None if ground_truth is None else _read(ground_truth, limits.max_bytes),
             models,
             limits,
             MODEL_NAMES,
@@ -56,10 +73,41 @@ def upload_scan(
     return ScanAccepted(id=scan_id, status="queued", models=list(upload.models), links=scan_links(scan_id))
 
 
-def _read(upload: UploadFile, limits: Limits) -> bytes:
+def _read(upload: UploadFile, max_bytes: int) -> bytes:
     # One byte over the limit is enough to know it is too big.
     upload.file.seek(0)
-    return upload.file.read(limits.max_bytes + 1)
+    return upload.file.read(max_bytes + 1)
+
+
+def accept_volume(
+    runtime: RuntimeDep,
+    data: bytes,
+    ground_truth: UploadFile | None,
+    models: str | None,
+    filename: str | None,
+    principal: Principal | None,
+) -> tuple[str, list[str]]:
+    """Validate and store a volume upload; returns the scan id and its models."""
+    settings = runtime.settings
+    limits = VolumeLimits.from_settings(settings)
+    try:
+        upload = validate_volume_upload(
+            data,
+            None if ground_truth is None else _read(ground_truth, limits.max_bytes),
+            models,
+            limits,
+            MODEL_NAMES,
+            settings.default_models,
+        )
+    except UploadRejected as exc:
+        raise HTTPException(exc.status_code, exc.detail) from None
+    scan_id = create_volume_scan(
+        runtime,
+        upload,
+        filename=_safe_filename(filename),
+        owner_id=None if principal is None else principal.account_id,
+    )
+    return scan_id, list(upload.models)
 
 
 def _original_bytes(upload: UploadFile) -> bytes:

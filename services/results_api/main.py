@@ -9,10 +9,11 @@ from services.core.app import create_app
 from services.core.runtime import Runtime, build_runtime
 from services.core.telemetry import install_telemetry
 from services.results_api.routes import router
+from services.results_api.volume_routes import router as volume_router
 
 
 def create_results_app(runtime: Runtime) -> FastAPI:
-    app = create_app(runtime, [router], title="BrainMets results API", serve_web=True)
+    app = create_app(runtime, [volume_router, router], title="BrainMets results API", serve_web=True)
     install_telemetry(app)
     return app
 

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from brainmets.catalog import ATTENTION_MAP_MODELS, DISPLAY_NAMES, MODEL_NAMES, find_cards
 from brainmets.db import Scan
 from brainmets.db.scans import get_scan, latest_model_versions, list_scans
-from brainmets.imaging.formats import MEDIA_TYPES
+from brainmets.imaging.formats import MEDIA_TYPES, VOLUME_MEDIA_TYPES
 from brainmets.storage import ObjectNotFound
 from services.core.auth import Principal, PrincipalDep, can_see, owner_filter
 from services.core.deps import RuntimeDep, SessionDep
@@ -55,6 +55,9 @@ def _model_or_404(model: str) -> str:
 def _png(runtime: RuntimeDep, key: str | None, what: str) -> Response:
     if key is None:
         raise HTTPException(404, f"this scan has no {what}")
+    if not key.endswith(".png"):
+        # A volume's objects are NIfTI: its slices are served under /slices/{k}/.
+        raise HTTPException(404, f"this scan is a volume; its {what} is served per slice under /slices/{{k}}/")
     try:
         data = runtime.store.get(key)
     except ObjectNotFound:
@@ -169,6 +172,8 @@ def read_config(request: Request, runtime: RuntimeDep) -> AppConfig:
             max_bytes=settings.MAX_UPLOAD_BYTES,
             media_types={kind: list(extensions) for kind, extensions in MEDIA_TYPES.items()},
             default_models=list(settings.default_models),
+            volume_max_bytes=settings.MAX_VOLUME_UPLOAD_BYTES,
+            volume_media_types={kind: list(extensions) for kind, extensions in VOLUME_MEDIA_TYPES.items()},
         ),
         urls=urls,
     )

@@ -14,10 +14,31 @@ class Metrics(OverlapScores):
     """A result's overlap with the uploaded ground truth: the same scores as a card's evaluation."""
 
 
+class VolumeMetrics(Metrics):
+    """3D figures of a volume: the slice keys plus the 95th percentile surface distance (None if a mask is empty)."""
+
+    hd95_mm: float | None = None
+
+
+class Progress(BaseModel):
+    done: int
+    total: int
+
+
+class Lesion(BaseModel):
+    id: int
+    volume_ml: float
+    max_diameter_mm: float  # longest axial diameter (RANO-BM: 10 mm or more is measurable)
+    slices: tuple[int, int]  # first and last axial slice (the viewer's k)
+    largest_slice: int
+    centre_px: tuple[float, float]  # the lesion's centre on its largest slice, (column, row) of the slice image
+    centroid_mm: tuple[float, float, float]  # scanner RAS+ millimetres
+
+
 class ResultPublic(BaseModel):
     status: str
     error: str | None = None
-    metrics: Metrics | None = None
+    metrics: VolumeMetrics | Metrics | None = None
     lesion_area_px: int | None = None
     inference_ms: float | None = None
     model_version: str | None = None
@@ -25,6 +46,10 @@ class ResultPublic(BaseModel):
     attempts: int = 0
     updated_at: datetime | None = None
     links: dict[str, str] = {}
+    # Volumes only.
+    progress: Progress | None = None
+    lesions: list[Lesion] | None = None
+    detection: dict[str, int] | None = None
 
 
 class ScanPublic(BaseModel):
@@ -38,6 +63,11 @@ class ScanPublic(BaseModel):
     models: list[str]
     results: dict[str, ResultPublic]
     links: dict[str, str]
+    kind: str = "slice"
+    # Volumes only: the uploaded grid's shape and voxel spacing, and the number of axial slices.
+    shape: tuple[int, int, int] | None = None
+    spacing_mm: tuple[float, float, float] | None = None
+    slices: int | None = None
 
 
 class ScanPage(BaseModel):
@@ -86,6 +116,10 @@ class UploadRules(BaseModel):
     max_bytes: int = Field(description="the largest file the gateway accepts (MAX_UPLOAD_BYTES)")
     media_types: dict[str, list[str]] = Field(description="file types the server decodes, with their extensions")
     default_models: list[str] = Field(description="the models an upload is queued for when it names none")
+    volume_max_bytes: int = Field(description="the largest volume the gateway accepts (MAX_VOLUME_UPLOAD_BYTES)")
+    volume_media_types: dict[str, list[str]] = Field(
+        description="volume file types (NIfTI, zipped DICOM series or slices), with their extensions"
+    )
 
 
 class AppConfig(BaseModel):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from brainmets.db import Result, ResultStatus, Scan
-from services.core.links import result_links, scan_links
-from services.results_api.schemas import Metrics, ResultPublic, ScanPublic
+from services.core.links import result_links, scan_links, volume_result_links, volume_scan_links
+from services.results_api.schemas import Metrics, ResultPublic, ScanPublic, VolumeMetrics
 
 FINAL = (ResultStatus.DONE.value, ResultStatus.FAILED.value)
 
@@ -35,15 +35,30 @@ def result_view(scan: Scan, model: str, result: Result | None) -> ResultPublic:
     return ResultPublic(
         status=result.status,
         error=result.error,
-        metrics=Metrics(**result.metrics) if result.metrics else None,
+        metrics=_metrics(scan, result.metrics),
         lesion_area_px=result.lesion_area_px,
         inference_ms=result.inference_ms,
         model_version=result.model_version,
         device=result.device,
         attempts=result.attempts,
         updated_at=utc(result.updated_at),
-        links=result_links(scan.id, model, result.attention_key is not None) if done else {},
+        links=_result_links(scan, model, result) if done else {},
+        progress=result.progress,
+        lesions=result.lesions,
+        detection=result.detection,
     )
+
+
+def _metrics(scan: Scan, metrics: dict[str, float] | None) -> Metrics | None:
+    if not metrics:
+        return None
+    return VolumeMetrics(**metrics) if scan.kind == "volume" else Metrics(**metrics)
+
+
+def _result_links(scan: Scan, model: str, result: Result) -> dict[str, str]:
+    if scan.kind == "volume":
+        return volume_result_links(scan.id, model, result.seg_key is not None, result.attention_key is not None)
+    return result_links(scan.id, model, result.attention_key is not None)
 
 
 def overall_status(statuses: list[str]) -> str:
@@ -61,8 +76,12 @@ def scan_view(scan: Scan) -> ScanPublic:
     latest = latest_results(scan)
     results = {model: result_view(scan, model, latest.get(model)) for model in scan.models}
     links = scan_links(scan.id)
+    if scan.kind == "volume":
+        links.update(volume_scan_links(scan.id))
     if scan.ground_truth_key is None:
-        links.pop("ground_truth")
+        for name in ("ground_truth", "ground_truth_volume", "slice_ground_truth"):
+            links.pop(name, None)
+    volume = scan.volume or {}
     return ScanPublic(
         id=scan.id,
         status=overall_status([r.status for r in results.values()]),
@@ -74,6 +93,10 @@ def scan_view(scan: Scan) -> ScanPublic:
         models=list(scan.models),
         results=results,
         links=links,
+        kind=scan.kind or "slice",
+        shape=volume.get("shape"),
+        spacing_mm=volume.get("spacing_mm"),
+        slices=volume.get("slices"),
     )
 
 

@@ -16,6 +16,7 @@ from brainmets.messaging import JobMessage
 from brainmets.metrics import overlap_metrics
 from services.core.pngs import mask_png, unit_png
 from services.core.runtime import Runtime
+from services.worker.volume_job import process_volume
 
 LOGGER = logging.getLogger(__name__)
 
@@ -62,11 +63,14 @@ class JobProcessor:
         if result_id is None:
             LOGGER.info("job %s already has a final result (or no scan); skipping", job.message_id)
             return
+        prefix = f"scans/{job.scan_id}/{job.model}/{_slug(version)}"
+        if job.kind == "volume":
+            process_volume(self, job, result_id, prefix)
+            return
         store = self.runtime.store
         image = decode_image(store.get(job.image_key), max_pixels=self.runtime.settings.MAX_PIXELS)
         prediction, ms = self.segmenter.timed_predict(image, with_attention=self.segmenter.has_attention)
         telemetry.observe_inference(self.model, ms / 1000.0)
-        prefix = f"scans/{job.scan_id}/{job.model}/{_slug(version)}"
         keys = {"mask_key": f"{prefix}/mask.png", "probability_key": f"{prefix}/probability.png"}
         store.put(keys["mask_key"], mask_png(prediction.mask), "image/png")
         store.put(keys["probability_key"], unit_png(prediction.probability), "image/png")

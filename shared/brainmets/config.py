@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     MAX_UPLOAD_BYTES: int = 20 * 1024 * 1024
     MAX_PIXELS: int = 4096 * 4096
     MIN_SIDE: int = 16
+    # Volumes (NIfTI, zipped DICOM series): the file as sent, slices along any axis, voxels, and a zip's contents.
+    MAX_VOLUME_UPLOAD_BYTES: int = 512 * 1024 * 1024
+    MAX_VOLUME_SLICES: int = 1024
+    MAX_VOLUME_VOXELS: int = 64 * 1024 * 1024
+    MAX_ZIP_MEMBERS: int = 4096
+    MAX_ZIP_UNCOMPRESSED_BYTES: int = 1024 * 1024 * 1024
     JOB_MAX_ATTEMPTS: int = 3
     RETRY_BASE_DELAY_S: float = 0.5
     RETRY_MAX_DELAY_S: float = 10.0
@@ -102,6 +108,11 @@ class Settings(BaseSettings):
     def api_docs(self) -> bool:
         """``API_DOCS`` when set; otherwise the interactive docs are served only where sign-in is off."""
         return self.API_DOCS if self.API_DOCS is not None else not self.auth_required
+
+    @property
+    def max_request_bytes(self) -> int:
+        """The largest body the gateway lets through: the larger of the slice and volume limits."""
+        return max(self.MAX_UPLOAD_BYTES, self.MAX_VOLUME_UPLOAD_BYTES)
 
     @property
     def embedded_database(self) -> bool:

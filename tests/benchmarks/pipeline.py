@@ -1,4 +1,5 @@
-"""Upload-to-both-results latency and throughput: embedded mode, and RabbitMQ with 1 and 2 workers per model.
+"""Upload-to-both-results latency and throughput: embedded mode, and RabbitMQ with 1 and 2 workers per model;
+with ``--modes volume-embedded,volume-rabbit``, the same for whole NIfTI volumes (``tests.benchmarks.volume``).
 
 ``python -m tests.benchmarks.pipeline`` (``make bench-services``) prints figures (it is not a test). Everything
 runs on loopback, bounded in count (``--n``) and time (``--timeout``). It uses the trained artifacts under
@@ -36,6 +37,7 @@ from brainmets.inference import ModelCard, find_artifacts, save_artifact
 from brainmets.inference.artifact import read_card
 from brainmets.networks import MODEL_NAMES, build_model
 from services.core.auth import issue_token
+from tests.benchmarks.volume import measure_volume
 from tests.services.endpoints import delete_topology, fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,6 +235,26 @@ def bench_rabbit(env: dict[str, str], tmp: Path, args: argparse.Namespace, worke
         return measure(gateway, results, args.n, args.size, args.concurrency, args.timeout, headers)
 
 
+def bench_volume(env: dict[str, str], tmp: Path, args: argparse.Namespace, where: str) -> dict:
+    """The volume case (``tests.benchmarks.volume``) in the embedded mode or on RabbitMQ with one worker each."""
+    n = max(1, min(args.n, args.volumes))
+    if where == "embedded":
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        service = Service(
+            ["services.embedded"],
+            {**env, "PORT": str(port), "VAR_DIR": str(tmp / "embedded-volume"), "UPLOADS_PER_MINUTE": "1000000"},
+            tmp / "embedded-volume.log",
+        )
+        try:
+            wait_http(f"{url}/healthz")
+            return measure_volume(url, url, n, args.timeout)
+        finally:
+            service.stop()
+    with rabbit_stack(env, tmp, 1) as (gateway, results, _database_url, headers):
+        return measure_volume(gateway, results, n, args.timeout, headers)
+
+
 def bench_token(database_url: str) -> dict[str, str]:
     """The stack runs with sign-in, as in production: the benchmark uses its own account."""
     engine = make_engine(database_url)
@@ -248,7 +270,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=None, help="slice side in pixels (default 256, the dataset's)")
     parser.add_argument("--concurrency", type=int, default=4, help="parallel uploads in the throughput burst")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per mode")
-    parser.add_argument("--modes", default="embedded,rabbit1,rabbit2")
+    parser.add_argument("--volumes", type=int, default=3, help="volumes per volume measurement")
+    parser.add_argument(
+        "--modes", default="embedded,rabbit1,rabbit2", help="also volume-embedded, volume-rabbit (155x240x240 NIfTI)"
+    )
     args = parser.parse_args()
     args.n = max(2, min(args.n, 200))
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -262,6 +287,8 @@ def main() -> None:
         for mode in args.modes.split(","):
             if mode == "embedded":
                 figures[mode] = bench_embedded(env, tmp, args)
+            elif mode.startswith("volume-"):
+                figures[mode] = bench_volume(env, tmp, args, mode.removeprefix("volume-"))
             elif mode.startswith("rabbit"):
                 figures[mode] = bench_rabbit(env, tmp, args, workers=int(mode.removeprefix("rabbit")))
             print(f"{mode:9s} " + json.dumps(figures[mode]))

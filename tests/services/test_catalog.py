@@ -15,19 +15,23 @@ from services.results_api.schemas import ModelPublic
 ROOT = Path(__file__).resolve().parents[2]
 # The entry points of every role that serves HTTP or manages the database, never a model.
 API_MODULES = ("services.gateway.main", "services.results_api.main", "brainmets.db.migrate", "services.accounts")
-# Imports each module in turn in a fresh interpreter and names the first one after which a module of a package
-# the API image leaves out (pyproject.toml [tool.brainmets] model-only: torch, scipy, ...) is loaded.
+# Imports each module in turn in a fresh interpreter with the packages the API image leaves out (pyproject.toml
+# [tool.brainmets] model-only: torch, scipy, ...) made unimportable, as they are in that image: it names the first
+# module that cannot be imported without one. Libraries that merely try one (nibabel tries scipy, pydicom tqdm)
+# and carry on without it pass; a real dependency on one fails.
 PROBE = """
 import importlib, json, sys, tomllib
 from importlib.metadata import packages_distributions
 left_out = {n.lower() for n in tomllib.load(open("pyproject.toml", "rb"))["tool"]["brainmets"]["model-only"]}
 modules = {m for m, dists in packages_distributions().items() if {d.lower() for d in dists} & left_out}
-assert "torch" in modules and "scipy" in modules
+assert {"torch", "scipy", "highdicom"} <= modules
+for module in modules:
+    sys.modules[module] = None  # "import module" now raises ImportError
 for name in json.loads(sys.argv[1]):
-    importlib.import_module(name)
-    loaded = sorted(modules & {m.split(".")[0] for m in sys.modules})
-    if loaded:
-        print(json.dumps([name, loaded]))
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:
+        print(json.dumps([name, str(exc)]))
         break
 else:
     print(json.dumps(None))

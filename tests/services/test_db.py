@@ -35,7 +35,7 @@ def test_migration_creates_every_table_and_is_repeatable(database_url, sessions)
     tables = set(inspect(engine).get_table_names())
     assert {"scans", "outbox", "results", "model_versions", "rate_buckets", "web_sessions", "alembic_version"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
 
 
 def test_scan_and_outbox_commit_together(sessions) -> None:

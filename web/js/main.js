@@ -11,6 +11,7 @@ import { mountCases } from "./views/cases.js";
 import { mountModels } from "./views/models.js";
 import { mountSignIn } from "./views/sign-in.js";
 import { mountUpload } from "./views/upload.js";
+import { mountVolume } from "./views/volume.js";
 
 const account = document.getElementById("account");
 const accountName = document.getElementById("account-name");
@@ -24,6 +25,7 @@ const routes = [
   { pattern: /^\/upload$/, title: "New scan", nav: "upload", mount: mountUpload },
   { pattern: /^\/cases$/, title: "Cases", nav: "cases", mount: mountCases },
   { pattern: /^\/cases\/([^/]+)$/, names: ["id"], title: "Case", nav: "cases", mount: mountCase },
+  { pattern: /^\/volumes\/([^/]+)$/, names: ["id"], title: "Volume", nav: "cases", mount: mountVolume },
   { pattern: /^\/models$/, title: "Models", nav: "models", mount: mountModels },
   {
     pattern: /^\/sign-in$/,

@@ -96,6 +96,9 @@ class Scan(Base):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    kind: Mapped[str] = mapped_column(String(16), default="slice", server_default="slice")
+    # Volumes only: shape, spacing_mm, slices and where the source series is kept (see brainmets.volumes).
+    volume: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     results: Mapped[list[Result]] = relationship(
         back_populates="scan", cascade="all, delete-orphan", order_by="Result.id"
@@ -134,6 +137,11 @@ class Result(Base):
     mask_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     probability_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     attention_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Volumes only: {done, total} slices while the worker runs, the lesion list, lesion-wise detection.
+    progress: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
+    lesions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    detection: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
+    seg_key: Mapped[str | None] = mapped_column(String(255), nullable=True)  # DICOM SEG, for DICOM uploads
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -34,6 +34,9 @@ class ModelCard(BaseModel):
     normalization: NormalizationConfig = Field(default_factory=NormalizationConfig)
     threshold: float = 0.5
     min_component_pixels: int = Field(default=0, description="predicted components smaller than this are dropped")
+    min_component_voxels: int = Field(
+        default=0, description="volumes: 3D components (26-connected) smaller than this are dropped"
+    )
     flip_averaging: bool = Field(
         default=False, description="average each prediction with that of the left-right mirrored slice"
     )

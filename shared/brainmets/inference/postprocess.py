@@ -1,7 +1,8 @@
 """Post-processing of a probability map into a mask: one definition, used by the workers and the calibration.
 
 A pixel is lesion where the probability reaches the threshold; connected components (8-connectivity in a slice)
-smaller than ``min_component_pixels`` are then dropped. Calibration labels once per threshold and tries every
+smaller than ``min_component_pixels`` are then dropped. A volume's stacked masks may then lose 3D components
+smaller than ``min_component_voxels`` (``postprocess_volume``). Calibration labels once per threshold and tries every
 smallest size on the same labels, so the two steps are exposed separately.
 """
 
@@ -11,6 +12,7 @@ import numpy as np
 from scipy import ndimage
 
 EIGHT_CONNECTED = np.ones((3, 3), bool)
+FULL_3D = np.ones((3, 3, 3), bool)
 
 
 def label_components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -32,3 +34,12 @@ def postprocess(probability: np.ndarray, threshold: float, min_component_pixels:
     if min_component_pixels <= 1 or not mask.any():
         return mask
     return keep_components(*label_components(mask), min_component_pixels)
+
+
+def postprocess_volume(mask: np.ndarray, min_component_voxels: int = 0) -> np.ndarray:
+    """A volume's stacked slice masks after dropping 3D components (26-connected, as lesions are counted)
+    smaller than ``min_component_voxels``: the volume-level step the calibration may choose."""
+    if min_component_voxels <= 1 or not mask.any():
+        return mask
+    labels, n = ndimage.label(mask, structure=FULL_3D)
+    return keep_components(labels, np.bincount(labels.ravel(), minlength=n + 1), min_component_voxels)

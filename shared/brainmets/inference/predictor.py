@@ -13,7 +13,7 @@ from torch import nn
 
 from brainmets.imaging.preprocess import prepare_batch, resize_batch
 from brainmets.inference.artifact import ModelCard, load_model
-from brainmets.inference.postprocess import postprocess
+from brainmets.inference.postprocess import postprocess, postprocess_volume
 from brainmets.precision import autocast_dtype, select_device
 
 
@@ -103,6 +103,10 @@ class Segmenter:
 
     def postprocess(self, probability: np.ndarray) -> np.ndarray:
         return postprocess(probability, self.card.threshold, self.card.min_component_pixels)
+
+    def postprocess_volume(self, mask: np.ndarray) -> np.ndarray:
+        """The card's volume step on a stack of this model's slice masks (any axis order)."""
+        return postprocess_volume(mask, self.card.min_component_voxels)
 
     def timed_predict(self, image: np.ndarray, with_attention: bool = False) -> tuple[SegmentationResult, float]:
         """Prediction and its wall time in milliseconds (preprocessing included)."""

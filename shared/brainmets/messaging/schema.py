@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +24,10 @@ class JobMessage(BaseModel):
     created_at: datetime
     # The upload's request id, so the worker's log lines join up with the gateway's; absent from older jobs.
     request_id: str | None = Field(default=None, max_length=64)
+    # "volume": image_key (and ground_truth_key) are NIfTI volumes, one job segments every slice.
+    kind: Literal["slice", "volume"] = "slice"
+    # Volumes from DICOM: the de-identified series, which the worker's DICOM SEG references.
+    series_key: str | None = None
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

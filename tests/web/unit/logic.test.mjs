@@ -37,7 +37,11 @@ describe("checkFile, with the server's upload rules", () => {
     assert.equal(checkFile({ name: "slice.TIF", type: "", size: 10 }, rules), null);
     assert.equal(checkFile({ name: "upload", type: "image/png", size: 10 }, rules), null);
     assert.equal(formatNames(rules), "PNG, JPEG or TIFF");
-    assert.equal(acceptList(rules), ".png,.jpg,.jpeg,.tif,.tiff,image/png,image/jpeg,image/tiff");
+    assert.equal(
+      acceptList(rules),
+      ".png,.jpg,.jpeg,.tif,.tiff,.nii,.nii.gz,.zip," +
+        "image/png,image/jpeg,image/tiff,application/x-nifti,application/zip",
+    );
   });
   test("refuses other files, empty files and files over the server's limit", () => {
     assert.match(

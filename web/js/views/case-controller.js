@@ -36,6 +36,7 @@ import {
  * @property {(what: "probability"|"heatmap") => void} available a control that now has data
  * @property {(ready: boolean) => void} ready
  * @property {(message: string) => void} fail the scan cannot be shown
+ * @property {(id: string) => void} openVolume the scan is a volume: show it in the volume view instead
  */
 
 export class CaseController {
@@ -72,6 +73,7 @@ export class CaseController {
     this.view.sync(this.settings);
     getScan(this.id, this.abort.signal)
       .then((first) => {
+        if (first.kind === "volume") return this.view.openVolume(first.id);
         this.showScan(first);
         if (!isSettled(first)) this.stopWatching = watchScan(this.id, (scan) => this.showScan(scan));
       })

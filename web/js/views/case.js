@@ -168,6 +168,10 @@ export function mountCase(outlet, { params, models }) {
     fail(message) {
       replaceChildren(root, unavailable(message));
     },
+    openVolume(id) {
+      // A whole study has its own view (views/volume.js); replace, so Back skips this redirect.
+      window.location.replace(`#/volumes/${encodeURIComponent(id)}`);
+    },
   };
   controller = new CaseController({ id: params.id, models, view });
 

@@ -1,13 +1,15 @@
 /**
- * Upload view: pick or drop an MRI slice and, optionally, its ground-truth mask; check them; send them with
- * progress; open the case when the server has accepted it.
+ * Upload view: pick or drop an MRI slice or a volume (NIfTI, zipped DICOM series or slices) and, optionally,
+ * its ground-truth mask; check them; send them with progress; open the case when the server has accepted it
+ * (a volume's case opens the volume view).
  */
 import { getModels, uploadScan } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatBytes, formatSize } from "../format.js";
 
 /**
- * @typedef {{max_bytes: number, media_types: Record<string, string[]>, default_models: string[]}} UploadRules
+ * @typedef {{max_bytes: number, media_types: Record<string, string[]>, default_models: string[],
+ *   volume_max_bytes: number, volume_media_types: Record<string, string[]>}} UploadRules
  *   the server's upload rules (GET /api/config "upload")
  */
 
@@ -17,9 +19,18 @@ export function formatNames(rules) {
   return names.length < 2 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
 }
 
-/** The file picker's accept list: the server's extensions and media types. @param {UploadRules} rules */
+/** The server's volume extensions (NIfTI, zip): ".nii, .nii.gz, .zip". @param {UploadRules} rules */
+export function volumeExtensions(rules) {
+  return Object.values(rules.volume_media_types).flat();
+}
+
+/**
+ * The file picker's accept list: the server's extensions and media types, slices' then volumes'.
+ * @param {UploadRules} rules
+ */
 export function acceptList(rules) {
-  return [...Object.values(rules.media_types).flat(), ...Object.keys(rules.media_types)].join(",");
+  const types = { ...rules.media_types, ...rules.volume_media_types };
+  return [...Object.values(types).flat(), ...Object.keys(types)].join(",");
 }
 
 /**
@@ -33,12 +44,16 @@ export function checkFile(file, rules) {
   const knownExtension = Object.values(rules.media_types).some((exts) =>
     exts.some((ext) => name.endsWith(ext)),
   );
-  if (!knownExtension && !(file.type in rules.media_types)) {
-    return `${file.name} is not a ${formatNames(rules)} image.`;
+  const volumes = volumeExtensions(rules);
+  // Browsers give a NIfTI no media type of its own (".nii.gz" reads as gzip), so volumes go by extension.
+  const volume = volumes.some((ext) => name.endsWith(ext)) || file.type in rules.volume_media_types;
+  if (!knownExtension && !volume && !(file.type in rules.media_types)) {
+    return `${file.name} is not a ${formatNames(rules)} image or a volume (${volumes.join(", ")}).`;
   }
   if (file.size === 0) return `${file.name} is empty.`;
-  if (file.size > rules.max_bytes) {
-    return `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(rules.max_bytes)}.`;
+  const limit = volume ? rules.volume_max_bytes : rules.max_bytes;
+  if (file.size > limit) {
+    return `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(limit)}.`;
   }
   return null;
 }
@@ -186,8 +201,11 @@ export function mountUpload(outlet, { navigate, config, models }) {
   const zones = [
     dropZone({
       id: "image",
-      label: "MRI slice",
-      hint: `Drop a ${formatNames(rules)} here, or choose a file (up to ${formatBytes(rules.max_bytes)}). Required.`,
+      label: "MRI slice or volume",
+      hint:
+        `Drop a ${formatNames(rules)} slice (up to ${formatBytes(rules.max_bytes)}) or a volume ` +
+        `(${volumeExtensions(rules).join(", ")}; up to ${formatBytes(rules.volume_max_bytes)}) here, ` +
+        "or choose a file. Required.",
       accept: acceptList(rules),
       required: true,
       onFile: (file) => (files.image = file),
@@ -195,7 +213,7 @@ export function mountUpload(outlet, { navigate, config, models }) {
     dropZone({
       id: "ground_truth",
       label: "Ground-truth mask",
-      hint: "Optional. A binary mask of the same size enables Dice, IoU, precision and recall.",
+      hint: "Optional. A binary mask of the same size (for a volume, a NIfTI on its grid) enables Dice, IoU, precision and recall.",
       accept: acceptList(rules),
       required: false,
       onFile: (file) => (files.groundTruth = file),

@@ -1,0 +1,114 @@
+"""Creating a volume scan: the same guarantee as ``intake.create_scan`` (objects first, then the scan row and its
+jobs in one transaction; orphans removed on failure), with what a volume stores.
+
+Objects: ``volume.nii.gz`` (the image on its uploaded grid, from a fresh header), ``display.png`` (the middle
+axial slice), ``ground-truth.nii.gz`` (uint8 0/1) and, for DICOM, ``series.zip`` (the de-identified series). The
+upload as sent is not kept: for DICOM it holds the patient's identity.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from brainmets.db import Scan
+from brainmets.db.scans import add_scan
+from brainmets.messaging import JobMessage
+from brainmets.volumes.nifti import nifti_bytes
+from brainmets.volumes.orientation import axial_slice, to_canonical
+from services.core.pngs import encode_png
+from services.core.runtime import Runtime
+from services.core.volume_pngs import display_volume
+from services.gateway.volume_validation import VolumeUpload
+
+LOGGER = logging.getLogger(__name__)
+DICOM_FILENAME = "dicom-series.zip"  # an export's file name may carry the patient's name
+
+
+def create_volume_scan(runtime: Runtime, upload: VolumeUpload, *, filename: str, owner_id: int | None) -> str:
+    scan_id = uuid.uuid4().hex
+    prefix = f"scans/{scan_id}"
+    volume = upload.volume
+    canonical = to_canonical(volume.data, volume.affine)
+    keys = {"image": f"{prefix}/volume.nii.gz", "display": f"{prefix}/display.png"}
+    objects = {
+        keys["image"]: (nifti_bytes(volume.data, volume.affine), "application/gzip"),
+        keys["display"]: (encode_png(axial_slice(display_volume(canonical), canonical.shape[2] // 2)), "image/png"),
+    }
+    if upload.ground_truth is not None:
+        keys["ground_truth"] = f"{prefix}/ground-truth.nii.gz"
+        objects[keys["ground_truth"]] = (nifti_bytes(upload.ground_truth, volume.affine), "application/gzip")
+    if upload.series is not None:
+        keys["series"] = f"{prefix}/series.zip"
+        objects[keys["series"]] = (upload.series.zip_bytes(), "application/zip")
+    written: list[str] = []
+    try:
+        for key, (data, content_type) in objects.items():
+            runtime.store.put(key, data, content_type)
+            written.append(key)
+        with runtime.sessions.begin() as session:
+            add_scan(session, *_rows(scan_id, keys, upload, canonical.shape, filename, owner_id))
+    except Exception:
+        for key in written:
+            try:
+                runtime.store.delete(key)
+            except Exception:
+                LOGGER.warning("could not remove orphan object %s", key)
+        raise
+    runtime.outbox_wakeup.set()
+    LOGGER.info(
+        "volume scan %s (%s, %s) accepted for %s", scan_id, upload.source, volume.shape, ",".join(upload.models)
+    )
+    return scan_id
+
+
+def _rows(
+    scan_id: str,
+    keys: dict[str, str],
+    upload: VolumeUpload,
+    canonical_shape: tuple[int, ...],
+    filename: str,
+    owner_id: int | None,
+) -> tuple[Scan, list[tuple[str, dict]]]:
+    width, height, slices = (int(n) for n in canonical_shape)
+    now = datetime.now(UTC)
+    scan = Scan(
+        id=scan_id,
+        created_at=now,
+        filename=DICOM_FILENAME if upload.series is not None else filename,
+        content_type=upload.content_type,
+        width=width,
+        height=height,
+        models=list(upload.models),
+        image_key=keys["image"],
+        display_key=keys["display"],
+        ground_truth_key=keys.get("ground_truth"),
+        owner_id=owner_id,
+        kind="volume",
+        volume={
+            "shape": list(upload.volume.shape),
+            "spacing_mm": [round(s, 4) for s in upload.volume.spacing_mm],
+            "slices": slices,
+            "source": upload.source,
+            "series_key": keys.get("series"),
+        },
+    )
+    jobs = [
+        (
+            model,
+            JobMessage(
+                scan_id=scan_id,
+                model=model,
+                image_key=keys["image"],
+                ground_truth_key=keys.get("ground_truth"),
+                width=width,
+                height=height,
+                created_at=now,
+                kind="volume",
+                series_key=keys.get("series"),
+            ).model_dump(mode="json"),
+        )
+        for model in upload.models
+    ]
+    return scan, jobs
