@@ -47,7 +47,6 @@ def upload_scan(
     limits = Limits(settings.MAX_UPLOAD_BYTES, settings.MAX_PIXELS, settings.MIN_SIDE)
     # The kind is told from the first bytes, so that a slice is never read past the slice limit.
     kind = "volume" if is_volume(_read(image, SNIFF_BYTES)) else "slice"
-    # The upload's kind ("slice" or "volume") is known from here on: the place to label upload metrics.
     data = _read(image, settings.MAX_VOLUME_UPLOAD_BYTES if kind == "volume" else limits.max_bytes)
     if kind == "volume":
         scan_id, chosen = accept_volume(runtime, data, ground_truth, models, image.filename, principal)

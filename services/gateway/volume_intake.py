@@ -12,8 +12,10 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
+from brainmets import telemetry
 from brainmets.db import Scan
 from brainmets.db.scans import add_scan
+from brainmets.logcontext import current, log_context
 from brainmets.messaging import JobMessage
 from brainmets.volumes.nifti import nifti_bytes
 from brainmets.volumes.orientation import axial_slice, to_canonical
@@ -57,9 +59,11 @@ def create_volume_scan(runtime: Runtime, upload: VolumeUpload, *, filename: str,
                 LOGGER.warning("could not remove orphan object %s", key)
         raise
     runtime.outbox_wakeup.set()
-    LOGGER.info(
-        "volume scan %s (%s, %s) accepted for %s", scan_id, upload.source, volume.shape, ",".join(upload.models)
-    )
+    telemetry.count_scan("volume")
+    with log_context(scan_id=scan_id):
+        LOGGER.info(
+            "volume scan %s (%s, %s) accepted for %s", scan_id, upload.source, volume.shape, ",".join(upload.models)
+        )
     return scan_id
 
 
@@ -107,6 +111,7 @@ def _rows(
                 created_at=now,
                 kind="volume",
                 series_key=keys.get("series"),
+                request_id=current("request_id"),
             ).model_dump(mode="json"),
         )
         for model in upload.models

@@ -65,7 +65,10 @@ class JobProcessor:
             return
         prefix = f"scans/{job.scan_id}/{job.model}/{_slug(version)}"
         if job.kind == "volume":
-            process_volume(self, job, result_id, prefix)
+            ms = process_volume(self, job, result_id, prefix)
+            # A volume counts as one job, its inference the whole stack of slices.
+            telemetry.observe_inference(self.model, ms / 1000.0)
+            self._count_done(job)
             return
         store = self.runtime.store
         image = decode_image(store.get(job.image_key), max_pixels=self.runtime.settings.MAX_PIXELS)
@@ -92,9 +95,12 @@ class JobProcessor:
                 metrics=metrics,
                 **keys,
             )
+        self._count_done(job)
+        LOGGER.info("job %s done in %.0f ms on %s", job.message_id, ms, self.device)
+
+    def _count_done(self, job: JobMessage) -> None:
         telemetry.count_job(self.model, "done")
         telemetry.observe_job_latency(self.model, _seconds_since(job.created_at))
-        LOGGER.info("job %s done in %.0f ms on %s", job.message_id, ms, self.device)
 
     def give_up(self, job: JobMessage, reason: str) -> None:
         with self.runtime.sessions.begin() as session:

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger(__name__)
 
 
-def process_volume(processor: JobProcessor, job: JobMessage, result_id: int, prefix: str) -> None:
+def process_volume(processor: JobProcessor, job: JobMessage, result_id: int, prefix: str) -> float:
+    """Segment, store and commit the volume's result; returns the inference time in milliseconds."""
     runtime, segmenter = processor.runtime, processor.segmenter
     limits = VolumeLimits.from_settings(runtime.settings)
     store = runtime.store
@@ -91,6 +92,7 @@ def process_volume(processor: JobProcessor, job: JobMessage, result_id: int, pre
         total / max(ms / 1000.0, 1e-9),
         processor.device,
     )
+    return ms
 
 
 def _progress(processor: JobProcessor, result_id: int, done: int, total: int) -> None:

@@ -52,9 +52,9 @@ JOBS = Counter(
 )
 INFERENCE_SECONDS = Histogram(
     "brainmets_inference_seconds",
-    "Per job: the network's forward pass with pre- and post-processing, in seconds.",
+    "Per job: the network's forward pass with pre- and post-processing, in seconds (a volume: all its slices).",
     ["model"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0),
 )
 JOB_LATENCY = Histogram(
     "brainmets_job_latency_seconds",

@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -28,6 +29,7 @@ from services.core.logging import configure_logging
 from tests.services.polling import wait_final, wait_for
 from tests.services.synthetic import upload_files
 from tests.services.telemetry_support import Samples, parse, value
+from tests.services.volumes import head_volume, nifti_file
 
 
 def scrape(client: TestClient) -> Samples:
@@ -70,6 +72,38 @@ def test_metrics_after_one_upload_count_the_scan_both_inferences_and_both_done_j
     assert delta(before, after, "brainmets_http_requests_total", method="GET", route="/api/scans/{scan_id}",
                  status="200") >= 1  # fmt: skip
     assert scan_id not in client.get("/metrics").text
+
+
+def test_a_volume_upload_counts_as_a_volume_and_its_jobs_like_slice_jobs(embedded) -> None:
+    runtime, _app, client = embedded
+    before = scrape(client)
+    data, truth = head_volume(lesions=(((20.0, 18.0, 6.0), 3.0),))
+    affine = np.diag([1.0, 1.0, 2.5, 1.0])
+    files = {
+        "image": ("head.nii.gz", nifti_file(data, affine), "application/gzip"),
+        "ground_truth": ("truth.nii.gz", nifti_file(truth.astype(np.uint8), affine), "application/gzip"),
+    }
+    accepted = client.post("/api/scans", files=files, headers={"X-Request-ID": "req-volume"})
+    assert accepted.status_code == 202, accepted.text
+    scan_id = accepted.json()["id"]
+    assert wait_final(lambda path: client.get(path).json(), scan_id, timeout=120)["status"] == "done"
+
+    def counted() -> Samples | None:
+        after = scrape(client)
+        done = [delta(before, after, "brainmets_jobs_total", model=m, outcome="done") for m in MODEL_NAMES]
+        return after if done == [1.0] * len(MODEL_NAMES) else None
+
+    after = wait_for(counted, timeout=10, what="both volume jobs to be counted")
+    assert delta(before, after, "brainmets_scans_total", kind="volume") == 1
+    assert delta(before, after, "brainmets_scans_total", kind="slice") == 0
+    for model in MODEL_NAMES:
+        # One observation per volume job (all its slices), not one per slice.
+        assert delta(before, after, "brainmets_inference_seconds_count", model=model) == 1
+        assert delta(before, after, "brainmets_job_latency_seconds_count", model=model) == 1
+    with runtime.sessions() as session:
+        rows = session.query(OutboxMessage).filter(OutboxMessage.scan_id == scan_id).all()
+    assert {row.payload["request_id"] for row in rows} == {"req-volume"}
+    assert {row.payload["kind"] for row in rows} == {"volume"}
 
 
 def _poison_scan(runtime, model: str) -> str:
