@@ -106,6 +106,10 @@ def nginx_size(value: str) -> int:
     return int(value[:-1]) * units[value[-1]] if value[-1] in units else int(value)
 
 
+# The gateway's upload limits (slices, volumes): it takes a body up to the larger one.
+UPLOAD_LIMITS = ("MAX_UPLOAD_BYTES", "MAX_VOLUME_UPLOAD_BYTES")
+
+
 def assert_edge_limit_fits(gateway_bytes: int, edge_value: str) -> None:
     """The gateway allows its limit plus 64 KiB of multipart framing; the edge must let that through."""
     edge = nginx_size(edge_value)

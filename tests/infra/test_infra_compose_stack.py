@@ -2,8 +2,11 @@
 docker-compose.yml gives it, on this machine's Postgres, RabbitMQ and S3, behind the real edge config in nginx.
 
 A user's path through the edge: the web app, sign-in with the ADMIN_TOKEN that the migrate one-shot seeds, an
-upload, the live events, the results, and the two upload limits (the gateway's own 413 message for a body between
-the two limits, nginx's above the edge's).
+upload, the live events, the results, and the upload limits (the gateway's own 413 message for a slice between its
+limit and the edge's, a volume over the slice limit let through, nginx's 413 above the edge's limit).
+
+The volume limit (512 MiB in compose) and with it the edge's are scaled down here, in the same relation as
+compose's (tests/infra/test_infra_compose.py checks that one), so that no test sends half a gigabyte.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 import yaml
 from infra_support import REPO, nginx_binary, nginx_size, running_edge
@@ -30,6 +34,7 @@ from tests.integration.processes import ServiceProcess
 from tests.services.artifacts import make_tiny_artifacts
 from tests.services.endpoints import Endpoints, delete_topology, free_port, local_endpoints, unreachable_reason
 from tests.services.synthetic import upload_files
+from tests.services.volumes import nifti_file
 
 pytestmark = [
     pytest.mark.integration,
@@ -38,6 +43,8 @@ pytestmark = [
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
+VOLUME_LIMIT = 24 * 1024**2  # MAX_VOLUME_UPLOAD_BYTES, scaled down (see above)
+EDGE_MAX_BODY = "25m"  # just above it, as compose's 513m is above 512 MiB
 
 
 def default_of(value: str) -> str:
@@ -56,6 +63,7 @@ def service_env(name: str, endpoints: Endpoints, artifacts: Path, port: int, adm
         "PORT": str(port),
         "LOG_LEVEL": "INFO",
         "MAX_UPLOAD_BYTES": default_of(SERVICES[name]["environment"]["MAX_UPLOAD_BYTES"]),
+        "MAX_VOLUME_UPLOAD_BYTES": str(VOLUME_LIMIT),
         "FORWARDED_ALLOW_IPS": default_of(SERVICES[name]["environment"]["FORWARDED_ALLOW_IPS"]),
         "S3_SECURE": "false",
     }
@@ -123,11 +131,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     process.wait_for_log("consuming", timeout=120)
                 else:
                     process.wait_http(f"http://127.0.0.1:{ports[process.name]}/healthz", timeout=120)
-            edge_env = SERVICES["edge"]["environment"]
             variables = {
                 "GATEWAY_UPSTREAM": f"127.0.0.1:{ports['gateway']}",
                 "RESULTS_API_UPSTREAM": f"127.0.0.1:{ports['results-api']}",
-                "EDGE_MAX_BODY": default_of(edge_env["EDGE_MAX_BODY"]),
+                "EDGE_MAX_BODY": EDGE_MAX_BODY,
             }
             with running_edge(tmp_path_factory.mktemp("edge"), variables) as port:
                 yield Stack(
@@ -222,6 +229,20 @@ def test_an_upload_over_the_gateway_limit_gets_the_gateway_message(stack: Stack)
     response = httpx.post(f"{stack.url}/api/scans", files=files, headers=stack.auth, timeout=60)
     assert response.status_code == 413
     assert "over the limit" in response.json()["detail"]
+
+
+def test_a_volume_over_the_slice_limit_passes_the_edge(stack: Stack) -> None:
+    # 240 x 240 x 190 int16, uncompressed: 21.9 MB, over the slice limit and under the volume limit.
+    data = np.random.default_rng(5).integers(0, 1000, (240, 240, 190), dtype=np.int16)
+    volume = nifti_file(data, np.diag([1.0, 1.0, 1.0, 1.0]), gz=False)
+    assert stack.max_upload_bytes < len(volume) < VOLUME_LIMIT
+    files = {"image": ("study.nii", volume, "application/octet-stream")}
+    response = httpx.post(
+        f"{stack.url}/api/scans", files=files, data={"models": "unetpp"}, headers=stack.auth, timeout=120
+    )
+    assert response.status_code == 202, response.text
+    scan = httpx.get(f"{stack.url}/api/scans/{response.json()['id']}", headers=stack.auth, timeout=10).json()
+    assert scan["kind"] == "volume"
 
 
 def test_an_upload_over_the_edge_limit_stops_at_the_edge(stack: Stack) -> None:

@@ -9,7 +9,16 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from infra_support import K8S, OVERLAYS, REPO, assert_command_exists, assert_edge_limit_fits, module_of, nginx_size
+from infra_support import (
+    K8S,
+    OVERLAYS,
+    REPO,
+    UPLOAD_LIMITS,
+    assert_command_exists,
+    assert_edge_limit_fits,
+    module_of,
+    nginx_size,
+)
 
 from brainmets.catalog import MODEL_NAMES
 from brainmets.config import Settings
@@ -213,7 +222,7 @@ def test_edge_splits_by_method_with_the_same_config_as_compose(rendered: dict[st
     for variable, service in (("GATEWAY_UPSTREAM", "gateway"), ("RESULTS_API_UPSTREAM", "results-api")):
         host, port = env[variable].split(":")
         assert host == service and int(port) in {p["port"] for p in services[service]["spec"]["ports"]}
-    gateway_limit = int(config_data(manifests)["MAX_UPLOAD_BYTES"])
+    gateway_limit = max(int(config_data(manifests)[name]) for name in UPLOAD_LIMITS)
     assert_edge_limit_fits(gateway_limit, env["EDGE_MAX_BODY"])
     for ingress in of_kind(manifests, "Ingress").values():
         annotation = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
