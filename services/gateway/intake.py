@@ -34,22 +34,58 @@ def create_scan(runtime: Runtime, upload: ValidUpload, *, original: bytes, filen
     """
     scan_id = uuid.uuid4().hex
     keys, objects = _objects(scan_id, upload, original)
+    commit_scan(runtime, objects, *_rows(scan_id, keys, upload, filename, owner_id), kind="slice")
+    with log_context(scan_id=scan_id):
+        LOGGER.info("scan %s accepted for %s", scan_id, ",".join(upload.models))
+    return scan_id
+
+
+def commit_scan(
+    runtime: Runtime,
+    objects: dict[str, tuple[bytes, str]],
+    scan: Scan,
+    jobs: list[tuple[str, dict[str, Any]]],
+    *,
+    kind: str,
+) -> None:
+    """Store ``objects`` (key: bytes and content type), then commit ``scan`` and its jobs, wake the relay and
+    count the upload as ``kind``; on failure remove what was stored and raise."""
     written: list[str] = []
     try:
         for key, (data, content_type) in objects.items():
             runtime.store.put(key, data, content_type)
             written.append(key)
-        scan, jobs = _rows(scan_id, keys, upload, filename, owner_id)
         with runtime.sessions.begin() as session:
             add_scan(session, scan, jobs)
     except Exception:
         _remove_orphans(runtime.store, written)
         raise
     runtime.outbox_wakeup.set()
-    telemetry.count_scan("slice")
-    with log_context(scan_id=scan_id):
-        LOGGER.info("scan %s accepted for %s", scan_id, ",".join(upload.models))
-    return scan_id
+    telemetry.count_scan(kind)
+
+
+def job_payloads(
+    scan_id: str, models: list[str], keys: dict[str, str], width: int, height: int, now: datetime, **extra: Any
+) -> list[tuple[str, dict[str, Any]]]:
+    """One (model, job payload) per model, for ``add_scan``: the image and ground-truth keys by role, ``extra``
+    job fields (a volume's kind and series), and the upload's request id so the workers' log lines join up."""
+    return [
+        (
+            model,
+            JobMessage(
+                scan_id=scan_id,
+                model=model,
+                image_key=keys["image"],
+                ground_truth_key=keys.get("ground_truth"),
+                width=width,
+                height=height,
+                created_at=now,
+                request_id=current("request_id"),
+                **extra,
+            ).model_dump(mode="json"),
+        )
+        for model in models
+    ]
 
 
 def _objects(scan_id: str, upload: ValidUpload, original: bytes) -> tuple[dict[str, str], dict[str, tuple[bytes, str]]]:
@@ -85,23 +121,7 @@ def _rows(
         ground_truth_key=keys.get("ground_truth"),
         owner_id=owner_id,
     )
-    jobs = [
-        (
-            model,
-            JobMessage(
-                scan_id=scan_id,
-                model=model,
-                image_key=keys["image"],
-                ground_truth_key=keys.get("ground_truth"),
-                width=width,
-                height=height,
-                created_at=now,
-                request_id=current("request_id"),
-            ).model_dump(mode="json"),
-        )
-        for model in upload.models
-    ]
-    return scan, jobs
+    return scan, job_payloads(scan_id, list(upload.models), keys, width, height, now)
 
 
 def _remove_orphans(store: ObjectStore, keys: list[str]) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePath
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 
 from brainmets.catalog import MODEL_NAMES
+from brainmets.config import Settings
 from brainmets.volumes.limits import VolumeLimits
 from services.core.auth import Principal, PrincipalDep
 from services.core.deps import RuntimeDep
@@ -22,6 +24,7 @@ router = APIRouter(prefix="/api", tags=["gateway"])
 
 # Enough of a file to tell a NIfTI (its gzipped header inflates from far fewer bytes) or a zip from a slice.
 SNIFF_BYTES = 64 * 1024
+Upload = TypeVar("Upload")
 _ERRORS = {code: {"model": Problem} for code in (400, 401, 413, 415, 422, 429, 503)}
 
 
@@ -51,17 +54,7 @@ def upload_scan(
     if kind == "volume":
         scan_id, chosen = accept_volume(runtime, data, ground_truth, models, image.filename, principal)
         return ScanAccepted(id=scan_id, status="queued", models=chosen, links=scan_links(scan_id))
-    try:
-        upload = validate_upload(
-            data,
-            None if ground_truth is None else _read(ground_truth, limits.max_bytes),
-            models,
-            limits,
-            MODEL_NAMES,
-            settings.default_models,
-        )
-    except UploadRejected as exc:
-        raise HTTPException(exc.status_code, exc.detail) from None
+    upload = _validated(validate_upload, data, ground_truth, models, limits, settings)
     scan_id = create_scan(
         runtime,
         upload,
@@ -70,6 +63,22 @@ def upload_scan(
         owner_id=None if principal is None else principal.account_id,
     )
     return ScanAccepted(id=scan_id, status="queued", models=list(upload.models), links=scan_links(scan_id))
+
+
+def _validated(
+    validate: Callable[..., Upload],
+    data: bytes,
+    ground_truth: UploadFile | None,
+    models: str | None,
+    limits: Limits | VolumeLimits,
+    settings: Settings,
+) -> Upload:
+    """``validate`` (a slice's or a volume's rules) on the upload, its refusal as the HTTP error it names."""
+    try:
+        truth = None if ground_truth is None else _read(ground_truth, limits.max_bytes)
+        return validate(data, truth, models, limits, MODEL_NAMES, settings.default_models)
+    except UploadRejected as exc:
+        raise HTTPException(exc.status_code, exc.detail) from None
 
 
 def _read(upload: UploadFile, max_bytes: int) -> bytes:
@@ -89,17 +98,7 @@ def accept_volume(
     """Validate and store a volume upload; returns the scan id and its models."""
     settings = runtime.settings
     limits = VolumeLimits.from_settings(settings)
-    try:
-        upload = validate_volume_upload(
-            data,
-            None if ground_truth is None else _read(ground_truth, limits.max_bytes),
-            models,
-            limits,
-            MODEL_NAMES,
-            settings.default_models,
-        )
-    except UploadRejected as exc:
-        raise HTTPException(exc.status_code, exc.detail) from None
+    upload = _validated(validate_volume_upload, data, ground_truth, models, limits, settings)
     scan_id = create_volume_scan(
         runtime,
         upload,

@@ -1,5 +1,5 @@
-"""Creating a volume scan: the same guarantee as ``intake.create_scan`` (objects first, then the scan row and its
-jobs in one transaction; orphans removed on failure), with what a volume stores.
+"""Creating a volume scan: through ``intake.commit_scan``, with its guarantee (objects first, then the scan row
+and its jobs in one transaction; orphans removed on failure), with what a volume stores.
 
 Objects: ``volume.nii.gz`` (the image on its uploaded grid, from a fresh header), ``display.png`` (the middle
 axial slice), ``ground-truth.nii.gz`` (uint8 0/1) and, for DICOM, ``series.zip`` (the de-identified series). The
@@ -12,16 +12,14 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from brainmets import telemetry
 from brainmets.db import Scan
-from brainmets.db.scans import add_scan
-from brainmets.logcontext import current, log_context
-from brainmets.messaging import JobMessage
+from brainmets.logcontext import log_context
 from brainmets.volumes.nifti import nifti_bytes
 from brainmets.volumes.orientation import axial_slice, to_canonical
 from services.core.pngs import encode_png
 from services.core.runtime import Runtime
 from services.core.volume_pngs import display_volume
+from services.gateway.intake import commit_scan, job_payloads
 from services.gateway.volume_validation import VolumeUpload
 
 LOGGER = logging.getLogger(__name__)
@@ -44,22 +42,7 @@ def create_volume_scan(runtime: Runtime, upload: VolumeUpload, *, filename: str,
     if upload.series is not None:
         keys["series"] = f"{prefix}/series.zip"
         objects[keys["series"]] = (upload.series.zip_bytes(), "application/zip")
-    written: list[str] = []
-    try:
-        for key, (data, content_type) in objects.items():
-            runtime.store.put(key, data, content_type)
-            written.append(key)
-        with runtime.sessions.begin() as session:
-            add_scan(session, *_rows(scan_id, keys, upload, canonical.shape, filename, owner_id))
-    except Exception:
-        for key in written:
-            try:
-                runtime.store.delete(key)
-            except Exception:
-                LOGGER.warning("could not remove orphan object %s", key)
-        raise
-    runtime.outbox_wakeup.set()
-    telemetry.count_scan("volume")
+    commit_scan(runtime, objects, *_rows(scan_id, keys, upload, canonical.shape, filename, owner_id), kind="volume")
     with log_context(scan_id=scan_id):
         LOGGER.info(
             "volume scan %s (%s, %s) accepted for %s", scan_id, upload.source, volume.shape, ",".join(upload.models)
@@ -98,22 +81,7 @@ def _rows(
             "series_key": keys.get("series"),
         },
     )
-    jobs = [
-        (
-            model,
-            JobMessage(
-                scan_id=scan_id,
-                model=model,
-                image_key=keys["image"],
-                ground_truth_key=keys.get("ground_truth"),
-                width=width,
-                height=height,
-                created_at=now,
-                kind="volume",
-                series_key=keys.get("series"),
-                request_id=current("request_id"),
-            ).model_dump(mode="json"),
-        )
-        for model in upload.models
-    ]
+    jobs = job_payloads(
+        scan_id, list(upload.models), keys, width, height, now, kind="volume", series_key=keys.get("series")
+    )
     return scan, jobs
