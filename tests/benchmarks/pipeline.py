@@ -37,7 +37,6 @@ from brainmets.inference import ModelCard, find_artifacts, save_artifact
 from brainmets.inference.artifact import read_card
 from brainmets.networks import MODEL_NAMES, build_model
 from services.core.auth import issue_token
-from tests.benchmarks.volume import measure_volume
 from tests.services.endpoints import delete_topology, fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,16 +117,27 @@ def wait_http(url: str, timeout: float = 120.0) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def run_one(client: httpx.Client, gateway: str, results: str, png: bytes, deadline: float) -> tuple[float, dict]:
+def run_one(
+    client: httpx.Client,
+    gateway: str,
+    results: str,
+    png: bytes,
+    deadline: float,
+    *,
+    upload: tuple[str, str] = ("bench.png", "image/png"),
+    poll_s: float = 0.01,
+) -> tuple[float, dict]:
+    """Upload ``png`` (or another file: ``upload`` is its name and type) and poll until its scan is final."""
     start = time.perf_counter()
-    response = client.post(f"{gateway}/api/scans", files={"image": ("bench.png", png, "image/png")})
+    name, content_type = upload
+    response = client.post(f"{gateway}/api/scans", files={"image": (name, png, content_type)})
     response.raise_for_status()
     scan_id = response.json()["id"]
     while time.monotonic() < deadline:
         body = client.get(f"{results}/api/scans/{scan_id}").json()
         if body["status"] in ("done", "failed"):
             return time.perf_counter() - start, body
-        time.sleep(0.01)
+        time.sleep(poll_s)
     raise TimeoutError("the run hit its time limit")
 
 
@@ -166,19 +176,26 @@ def measure(
     }
 
 
-def bench_embedded(env: dict[str, str], tmp: Path, args: argparse.Namespace) -> dict:
+@contextlib.contextmanager
+def embedded_app(env: dict[str, str], tmp: Path, name: str = "embedded") -> Iterator[str]:
+    """The embedded mode on a free port (its files under ``tmp / name``); yields its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     service = Service(
         ["services.embedded"],
-        {**env, "PORT": str(port), "VAR_DIR": str(tmp / "embedded"), "UPLOADS_PER_MINUTE": "1000000"},
-        tmp / "embedded.log",
+        {**env, "PORT": str(port), "VAR_DIR": str(tmp / name), "UPLOADS_PER_MINUTE": "1000000"},
+        tmp / f"{name}.log",
     )
     try:
         wait_http(f"{url}/healthz")
-        return measure(url, url, args.n, args.size, args.concurrency, args.timeout)
+        yield url
     finally:
         service.stop()
+
+
+def bench_embedded(env: dict[str, str], tmp: Path, args: argparse.Namespace) -> dict:
+    with embedded_app(env, tmp) as url:
+        return measure(url, url, args.n, args.size, args.concurrency, args.timeout)
 
 
 @contextlib.contextmanager
@@ -235,26 +252,6 @@ def bench_rabbit(env: dict[str, str], tmp: Path, args: argparse.Namespace, worke
         return measure(gateway, results, args.n, args.size, args.concurrency, args.timeout, headers)
 
 
-def bench_volume(env: dict[str, str], tmp: Path, args: argparse.Namespace, where: str) -> dict:
-    """The volume case (``tests.benchmarks.volume``) in the embedded mode or on RabbitMQ with one worker each."""
-    n = max(1, min(args.n, args.volumes))
-    if where == "embedded":
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        service = Service(
-            ["services.embedded"],
-            {**env, "PORT": str(port), "VAR_DIR": str(tmp / "embedded-volume"), "UPLOADS_PER_MINUTE": "1000000"},
-            tmp / "embedded-volume.log",
-        )
-        try:
-            wait_http(f"{url}/healthz")
-            return measure_volume(url, url, n, args.timeout)
-        finally:
-            service.stop()
-    with rabbit_stack(env, tmp, 1) as (gateway, results, _database_url, headers):
-        return measure_volume(gateway, results, n, args.timeout, headers)
-
-
 def bench_token(database_url: str) -> dict[str, str]:
     """The stack runs with sign-in, as in production: the benchmark uses its own account."""
     engine = make_engine(database_url)
@@ -288,6 +285,9 @@ def main() -> None:
             if mode == "embedded":
                 figures[mode] = bench_embedded(env, tmp, args)
             elif mode.startswith("volume-"):
+                # The volume case builds on this module's helpers, so it is imported here, not at the top.
+                from tests.benchmarks.volume import bench_volume
+
                 figures[mode] = bench_volume(env, tmp, args, mode.removeprefix("volume-"))
             elif mode.startswith("rabbit"):
                 figures[mode] = bench_rabbit(env, tmp, args, workers=int(mode.removeprefix("rabbit")))

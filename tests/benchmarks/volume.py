@@ -3,15 +3,18 @@ grid), upload to both results, and slices per second per model."""
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import statistics
 import time
+from pathlib import Path
 
 import httpx
 import nibabel as nib
 import numpy as np
 
 from brainmets.networks import MODEL_NAMES
+from tests.benchmarks.pipeline import embedded_app, rabbit_stack, run_one
 
 SHAPE = (240, 240, 155)
 
@@ -31,19 +34,6 @@ def synthetic_volume(seed: int) -> bytes:
     return gzip.compress(volume.to_bytes(), compresslevel=6)
 
 
-def _one(client: httpx.Client, gateway: str, results: str, data: bytes, deadline: float) -> tuple[float, dict]:
-    start = time.perf_counter()
-    response = client.post(f"{gateway}/api/scans", files={"image": ("bench.nii.gz", data, "application/gzip")})
-    response.raise_for_status()
-    scan_id = response.json()["id"]
-    while time.monotonic() < deadline:
-        body = client.get(f"{results}/api/scans/{scan_id}").json()
-        if body["status"] in ("done", "failed"):
-            return time.perf_counter() - start, body
-        time.sleep(0.1)
-    raise TimeoutError("the volume run hit its time limit")
-
-
 def measure_volume(gateway: str, results: str, n: int, timeout: float, headers: dict[str, str] | None = None) -> dict:
     """``n`` volumes one at a time: upload-to-both-results p50 and each model's slices per second."""
     data = synthetic_volume(0)
@@ -52,7 +42,8 @@ def measure_volume(gateway: str, results: str, n: int, timeout: float, headers: 
     failed = 0
     with httpx.Client(timeout=300, headers=headers) as client:
         for _ in range(n):
-            seconds, body = _one(client, gateway, results, data, deadline)
+            upload = ("bench.nii.gz", "application/gzip")
+            seconds, body = run_one(client, gateway, results, data, deadline, upload=upload, poll_s=0.1)
             latencies.append(seconds)
             for model, result in body["results"].items():
                 if result["status"] != "done":
@@ -66,3 +57,13 @@ def measure_volume(gateway: str, results: str, n: int, timeout: float, headers: 
         "slices_per_s": {m: round(statistics.median(v), 1) for m, v in rates.items() if v},
         "failed": failed,
     }
+
+
+def bench_volume(env: dict[str, str], tmp: Path, args: argparse.Namespace, where: str) -> dict:
+    """The volume case in the embedded mode (``where`` "embedded") or on RabbitMQ with one worker per model."""
+    n = max(1, min(args.n, args.volumes))
+    if where == "embedded":
+        with embedded_app(env, tmp, "embedded-volume") as url:
+            return measure_volume(url, url, n, args.timeout)
+    with rabbit_stack(env, tmp, 1) as (gateway, results, _database_url, headers):
+        return measure_volume(gateway, results, n, args.timeout, headers)
