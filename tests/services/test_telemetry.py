@@ -15,6 +15,7 @@ import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -43,21 +44,26 @@ def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
 
 
-def test_metrics_after_one_upload_count_the_scan_both_inferences_and_both_done_jobs(embedded) -> None:
-    _runtime, _app, client = embedded
+def upload_until_counted(client: TestClient, files: dict, **request: Any) -> tuple[str, Samples, Samples]:
+    """Upload for every model, wait until its results are done and both done jobs are counted; returns the scan
+    id and the scrapes before and after."""
     before = scrape(client)
-
-    accepted = client.post("/api/scans", files=upload_files(seed=41))
-    assert accepted.status_code == 202
+    accepted = client.post("/api/scans", files=files, **request)
+    assert accepted.status_code == 202, accepted.text
     scan_id = accepted.json()["id"]
-    assert wait_final(lambda path: client.get(path).json(), scan_id)["status"] == "done"
+    assert wait_final(lambda path: client.get(path).json(), scan_id, timeout=120)["status"] == "done"
 
     def counted() -> Samples | None:
         after = scrape(client)
         done = [delta(before, after, "brainmets_jobs_total", model=m, outcome="done") for m in MODEL_NAMES]
         return after if done == [1.0] * len(MODEL_NAMES) else None
 
-    after = wait_for(counted, timeout=10, what="both done jobs to be counted")
+    return scan_id, before, wait_for(counted, timeout=10, what="both done jobs to be counted")
+
+
+def test_metrics_after_one_upload_count_the_scan_both_inferences_and_both_done_jobs(embedded) -> None:
+    _runtime, _app, client = embedded
+    scan_id, before, after = upload_until_counted(client, upload_files(seed=41))
     assert delta(before, after, "brainmets_scans_total", kind="slice") == 1
     for model in MODEL_NAMES:
         assert delta(before, after, "brainmets_inference_seconds_count", model=model) == 1
@@ -76,24 +82,13 @@ def test_metrics_after_one_upload_count_the_scan_both_inferences_and_both_done_j
 
 def test_a_volume_upload_counts_as_a_volume_and_its_jobs_like_slice_jobs(embedded) -> None:
     runtime, _app, client = embedded
-    before = scrape(client)
     data, truth = head_volume(lesions=(((20.0, 18.0, 6.0), 3.0),))
     affine = np.diag([1.0, 1.0, 2.5, 1.0])
     files = {
         "image": ("head.nii.gz", nifti_file(data, affine), "application/gzip"),
         "ground_truth": ("truth.nii.gz", nifti_file(truth.astype(np.uint8), affine), "application/gzip"),
     }
-    accepted = client.post("/api/scans", files=files, headers={"X-Request-ID": "req-volume"})
-    assert accepted.status_code == 202, accepted.text
-    scan_id = accepted.json()["id"]
-    assert wait_final(lambda path: client.get(path).json(), scan_id, timeout=120)["status"] == "done"
-
-    def counted() -> Samples | None:
-        after = scrape(client)
-        done = [delta(before, after, "brainmets_jobs_total", model=m, outcome="done") for m in MODEL_NAMES]
-        return after if done == [1.0] * len(MODEL_NAMES) else None
-
-    after = wait_for(counted, timeout=10, what="both volume jobs to be counted")
+    scan_id, before, after = upload_until_counted(client, files, headers={"X-Request-ID": "req-volume"})
     assert delta(before, after, "brainmets_scans_total", kind="volume") == 1
     assert delta(before, after, "brainmets_scans_total", kind="slice") == 0
     for model in MODEL_NAMES:
