@@ -36,16 +36,21 @@ function unavailable(message) {
   ];
 }
 
+/** A case page's header (the volume view's too): back to the cases, the title and details, the status chips. */
+export function caseHead(title, meta, chips) {
+  return h(
+    "header",
+    { class: "case-head" },
+    h("a", { class: "back", text: "← Cases", attrs: { href: "#/cases" } }),
+    h("div", { class: "case-title" }, title, meta),
+    chips,
+  );
+}
+
 /** The page's frame around the panels and the sidebar. */
 function layout({ title, meta, chips, panels, readout, controls, metrics, announcer, dialog }) {
   return [
-    h(
-      "header",
-      { class: "case-head" },
-      h("a", { class: "back", text: "← Cases", attrs: { href: "#/cases" } }),
-      h("div", { class: "case-title" }, title, meta),
-      chips,
-    ),
+    caseHead(title, meta, chips),
     h(
       "div",
       { class: "case-layout" },

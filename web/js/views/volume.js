@@ -15,6 +15,7 @@ import { COLOURS } from "../render/palette.js";
 import { FULL_WINDOW, greyFromRgba } from "../render/windowing.js";
 import { swatch } from "../swatch.js";
 import { SyncedViewport } from "../viewport.js";
+import { caseHead } from "./case.js";
 import { statusChip } from "./status.js";
 import {
   VOLUME_METRICS,
@@ -85,13 +86,7 @@ export function mountVolume(outlet, { params, models }) {
 
   replaceChildren(outlet, root);
   append(root, [
-    h(
-      "header",
-      { class: "case-head" },
-      h("a", { class: "back", text: "← Cases", attrs: { href: "#/cases" } }),
-      h("div", { class: "case-title" }, title, meta),
-      chips,
-    ),
+    caseHead(title, meta, chips),
     h(
       "div",
       { class: "case-layout" },
