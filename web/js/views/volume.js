@@ -11,11 +11,11 @@ import { ImagePanel } from "../panel.js";
 import { composePanels } from "../render/compose.js";
 import { loadPixels } from "../render/image.js";
 import { maskFromRgba } from "../render/overlay.js";
-import { COLOURS } from "../render/palette.js";
 import { FULL_WINDOW, greyFromRgba } from "../render/windowing.js";
 import { swatch } from "../swatch.js";
 import { SyncedViewport } from "../viewport.js";
-import { caseHead } from "./case.js";
+import { caseHead, panelList } from "./case.js";
+import { clampLevel, clampWidth } from "./case-state.js";
 import { statusChip } from "./status.js";
 import {
   VOLUME_METRICS,
@@ -35,11 +35,7 @@ import {
  * @returns {() => void} cleanup
  */
 export function mountVolume(outlet, { params, models }) {
-  const PANELS = [
-    ["original", "Original MRI", null],
-    ["groundTruth", "Ground truth", COLOURS.groundTruth],
-    ...models.map((model) => [model.name, model.label, model.colour]),
-  ];
+  const PANELS = panelList(models);
   // The model whose results come with an attention map (the server says which), if any.
   const attentive = models.find((model) => model.attentionMap) ?? null;
   const controller = new AbortController();
@@ -70,8 +66,8 @@ export function mountVolume(outlet, { params, models }) {
         colour,
         viewport,
         onWindowDrag: (dx, dy) => {
-          settings.width = Math.min(256, Math.max(1, Math.round(settings.width + dx)));
-          settings.level = Math.min(255, Math.max(0, Math.round(settings.level + dy)));
+          settings.width = clampWidth(settings.width + dx);
+          settings.level = clampLevel(settings.level + dy);
           draw(current);
         },
       }),
