@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.gateway.validation import Limits, UploadRejected, check_image
+from tests.services.volumes import zip_of
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -167,3 +168,16 @@ def test_an_unsupported_compression_is_415_and_names_the_way_out(embedded) -> No
     response = client.post("/api/scans", files={"image": ("lzw.tif", bytes(data), "image/tiff")})
     assert response.status_code == 415
     assert "LZW" in response.json()["detail"] and "Deflate" in response.json()["detail"]
+
+
+def test_the_same_bombs_inside_a_zip_of_slices_are_refused_and_nothing_is_stored(embedded) -> None:
+    """The volume path: a zip of slices named like the data set decodes each member through the same check."""
+    _runtime, _app, client = embedded
+    good = io.BytesIO()
+    tifffile.imwrite(good, np.zeros((16, 16), np.uint8))
+    for bomb, words in ((planar_strip_tiff(1_100_000), "1100000x16 pixels"), (inflating_strip_tiff(64 << 20), "bomb")):
+        archive = zip_of([("case/case_1.tif", good.getvalue()), ("case/case_2.tif", bomb)])
+        response = client.post("/api/scans", files={"image": ("case.zip", archive, "application/zip")})
+        assert response.status_code == 422, response.text
+        assert words in response.json()["detail"], response.json()
+    assert client.get("/api/scans").json()["total"] == 0
