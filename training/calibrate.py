@@ -30,13 +30,15 @@ from training.evaluation import evaluate_segmenter
 
 LOGGER = logging.getLogger("training.calibrate")
 # Wide grids, so that a best value at an edge means something (a warning is logged when one is).
-THRESHOLDS = tuple(round(0.1 + 0.05 * k, 2) for k in range(17))  # 0.10 ... 0.90
+# Below 0.10 too: a network fine-tuned on whole slices turned cautious enough that 0.10 sat at the old edge.
+THRESHOLDS = (0.02, 0.05, *(round(0.1 + 0.05 * k, 2) for k in range(17)), 0.95)  # 0.02 ... 0.95
 # No shipped model drops a component of more than 50 pixels: metastases are often a few millimetres across.
 MAX_MIN_COMPONENT_PIXELS = 50
 MIN_PIXELS = (0, 5, 10, 15, 20, 30, 40, MAX_MIN_COMPONENT_PIXELS)
 BASELINE = {"threshold": 0.5, "min_component_pixels": 0}
-# Volumes may then drop 3D components under this many voxels; 0 keeps every one.
-MIN_VOXELS = (0, 5, 10, 20, 50, 100, 200)
+# Volumes may then drop 3D components under this many voxels; 0 keeps every one. The same 50 cap: a larger 3D
+# component may lie on one slice, where it would be a component of more than 50 pixels.
+MIN_VOXELS = (0, 5, 10, 20, 30, 40, MAX_MIN_COMPONENT_PIXELS)
 # Flip averaging doubles the inference time: it must earn a clear gain, not one within the noise of a dozen
 # validation patients.
 FLIP_MIN_GAIN = 0.01

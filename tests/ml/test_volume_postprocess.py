@@ -97,3 +97,8 @@ def test_calibration_writes_the_3d_choice_into_the_card(tmp_path: Path) -> None:
     assert chosen["min_component_voxels"] in calibrate.MIN_VOXELS
     card = json.loads((artifact / "model_card.json").read_text())
     assert card["min_component_voxels"] == chosen["min_component_voxels"]
+
+
+def test_no_volume_setting_can_drop_a_component_the_slice_rule_keeps() -> None:
+    # A 3D component of more voxels than the cap may lie on one slice, where the 50-pixel rule protects it.
+    assert max(calibrate.MIN_VOXELS) <= calibrate.MAX_MIN_COMPONENT_PIXELS
