@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,21 +108,35 @@ def _rows(
 ) -> tuple[Scan, list[tuple[str, dict[str, Any]]]]:
     """The scan row and one (model, job payload) per model, for ``add_scan`` to commit together."""
     height, width = upload.image.shape
-    now = datetime.now(UTC)
-    scan = Scan(
+    scan = new_scan(scan_id, keys, filename, upload.content_type, (width, height), upload.models, owner_id)
+    return scan, job_payloads(scan_id, list(upload.models), keys, width, height, scan.created_at)
+
+
+def new_scan(
+    scan_id: str,
+    keys: dict[str, str],
+    filename: str,
+    content_type: str,
+    size: tuple[int, int],
+    models: Sequence[str],
+    owner_id: int | None,
+    **extra: Any,
+) -> Scan:
+    """The scan row of an upload (a slice, or a volume with ``extra`` columns), created now."""
+    return Scan(
         id=scan_id,
-        created_at=now,
+        created_at=datetime.now(UTC),
         filename=filename,
-        content_type=upload.content_type,
-        width=width,
-        height=height,
-        models=list(upload.models),
+        content_type=content_type,
+        width=size[0],
+        height=size[1],
+        models=list(models),
         image_key=keys["image"],
         display_key=keys["display"],
         ground_truth_key=keys.get("ground_truth"),
         owner_id=owner_id,
+        **extra,
     )
-    return scan, job_payloads(scan_id, list(upload.models), keys, width, height, now)
 
 
 def _remove_orphans(store: ObjectStore, keys: list[str]) -> None:

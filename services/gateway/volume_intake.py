@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
 
 from brainmets.db import Scan
 from brainmets.logcontext import log_context
@@ -19,7 +18,7 @@ from brainmets.volumes.orientation import axial_slice, to_canonical
 from services.core.pngs import encode_png
 from services.core.runtime import Runtime
 from services.core.volume_pngs import display_volume
-from services.gateway.intake import commit_scan, job_payloads
+from services.gateway.intake import commit_scan, job_payloads, new_scan
 from services.gateway.volume_validation import VolumeUpload
 
 LOGGER = logging.getLogger(__name__)
@@ -59,19 +58,14 @@ def _rows(
     owner_id: int | None,
 ) -> tuple[Scan, list[tuple[str, dict]]]:
     width, height, slices = (int(n) for n in canonical_shape)
-    now = datetime.now(UTC)
-    scan = Scan(
-        id=scan_id,
-        created_at=now,
-        filename=DICOM_FILENAME if upload.series is not None else filename,
-        content_type=upload.content_type,
-        width=width,
-        height=height,
-        models=list(upload.models),
-        image_key=keys["image"],
-        display_key=keys["display"],
-        ground_truth_key=keys.get("ground_truth"),
-        owner_id=owner_id,
+    scan = new_scan(
+        scan_id,
+        keys,
+        DICOM_FILENAME if upload.series is not None else filename,
+        upload.content_type,
+        (width, height),
+        upload.models,
+        owner_id,
         kind="volume",
         volume={
             "shape": list(upload.volume.shape),
@@ -82,6 +76,6 @@ def _rows(
         },
     )
     jobs = job_payloads(
-        scan_id, list(upload.models), keys, width, height, now, kind="volume", series_key=keys.get("series")
+        scan_id, list(upload.models), keys, width, height, scan.created_at, kind="volume", series_key=keys.get("series")
     )
     return scan, jobs
