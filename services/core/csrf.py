@@ -9,9 +9,9 @@ cannot add that header without a CORS preflight, which this server never grants)
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlsplit
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -31,15 +31,8 @@ class SameOriginWrites:
         if reason is None:
             await self.app(scope, receive, send)
             return
-        body = json.dumps({"detail": f"refused a cross-site request ({reason}); use the app's own pages"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 403,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"refused a cross-site request ({reason}); use the app's own pages"
+        await JSONResponse({"detail": detail}, status_code=403)(scope, receive, send)
 
 
 def cross_site_reason(headers: dict[str, str]) -> str | None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -23,7 +22,7 @@ class BodySizeLimit:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._too_large(send)
+            await self._too_large(scope, receive, send)
             return
         received = 0
         exceeded = False
@@ -44,19 +43,12 @@ class BodySizeLimit:
             if exceeded:
                 if not response_started:
                     response_started = True
-                    await self._too_large(send)
+                    await self._too_large(scope, receive, send)
                 return
             await send(message)
 
         await self.app(scope, counting_receive, guarded_send)
 
-    async def _too_large(self, send: Send) -> None:
-        body = json.dumps({"detail": f"the upload is over the limit of {self.max_bytes:,} bytes"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"the upload is over the limit of {self.max_bytes:,} bytes"
+        await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)

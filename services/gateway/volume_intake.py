@@ -14,10 +14,9 @@ import uuid
 from brainmets.db import Scan
 from brainmets.logcontext import log_context
 from brainmets.volumes.nifti import nifti_bytes
-from brainmets.volumes.orientation import axial_slice, to_canonical
-from services.core.pngs import encode_png
+from brainmets.volumes.orientation import to_canonical
 from services.core.runtime import Runtime
-from services.core.volume_pngs import display_volume
+from services.core.volume_pngs import display_volume, slice_png
 from services.gateway.intake import commit_scan, job_payloads, new_scan
 from services.gateway.volume_validation import VolumeUpload
 
@@ -33,7 +32,7 @@ def create_volume_scan(runtime: Runtime, upload: VolumeUpload, *, filename: str,
     keys = {"image": f"{prefix}/volume.nii.gz", "display": f"{prefix}/display.png"}
     objects = {
         keys["image"]: (nifti_bytes(volume.data, volume.affine), "application/gzip"),
-        keys["display"]: (encode_png(axial_slice(display_volume(canonical), canonical.shape[2] // 2)), "image/png"),
+        keys["display"]: (slice_png(display_volume(canonical), canonical.shape[2] // 2), "image/png"),
     }
     if upload.ground_truth is not None:
         keys["ground_truth"] = f"{prefix}/ground-truth.nii.gz"
