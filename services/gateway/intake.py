@@ -20,6 +20,7 @@ from brainmets.db.scans import add_scan
 from brainmets.logcontext import current, log_context
 from brainmets.messaging import JobMessage
 from brainmets.storage import ObjectStore
+from brainmets.storage.base import Payload
 from services.core.pngs import display_png, mask_png
 from services.core.runtime import Runtime
 from services.gateway.validation import ValidUpload
@@ -43,13 +44,13 @@ def create_scan(runtime: Runtime, upload: ValidUpload, *, original: bytes, filen
 
 def commit_scan(
     runtime: Runtime,
-    objects: dict[str, tuple[bytes, str]],
+    objects: dict[str, tuple[Payload, str]],
     scan: Scan,
     jobs: list[tuple[str, dict[str, Any]]],
     *,
     kind: str,
 ) -> None:
-    """Store ``objects`` (key: bytes and content type), then commit ``scan`` and its jobs, wake the relay and
+    """Store ``objects`` (key: bytes or a file, and content type), then commit ``scan`` and its jobs, wake the relay and
     count the upload as ``kind``; on failure remove what was stored and raise."""
     written: list[str] = []
     try:

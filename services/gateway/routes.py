@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import PurePath
-from typing import Annotated, TypeVar
+from typing import Annotated, BinaryIO, TypeVar
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 
@@ -18,12 +18,10 @@ from services.gateway.intake import create_scan
 from services.gateway.schemas import Problem, ScanAccepted
 from services.gateway.validation import Limits, UploadRejected, validate_upload
 from services.gateway.volume_intake import create_volume_scan
-from services.gateway.volume_validation import is_volume, validate_volume_upload
+from services.gateway.volume_validation import SNIFF_BYTES, is_volume, validate_volume_upload
 
 router = APIRouter(prefix="/api", tags=["gateway"])
 
-# Enough of a file to tell a NIfTI (its gzipped header inflates from far fewer bytes) or a zip from a slice.
-SNIFF_BYTES = 64 * 1024
 Upload = TypeVar("Upload")
 _ERRORS = {code: {"model": Problem} for code in (400, 401, 413, 415, 422, 429, 503)}
 
@@ -49,12 +47,12 @@ def upload_scan(
         request.app.state.upload_limiter.check(f"account:{principal.account_id}")
     limits = Limits(settings.MAX_UPLOAD_BYTES, settings.MAX_PIXELS, settings.MIN_SIDE)
     # The kind is told from the first bytes, so that a slice is never read past the slice limit.
-    kind = "volume" if is_volume(_read(image, SNIFF_BYTES)) else "slice"
-    data = _read(image, settings.MAX_VOLUME_UPLOAD_BYTES if kind == "volume" else limits.max_bytes)
-    if kind == "volume":
-        scan_id, chosen = accept_volume(runtime, data, ground_truth, models, image.filename, principal)
+    if is_volume(_read(image, SNIFF_BYTES)):
+        scan_id, chosen = accept_volume(runtime, image, ground_truth, models, principal)
         return ScanAccepted(id=scan_id, status="queued", models=chosen, links=scan_links(scan_id))
-    upload = _validated(validate_upload, data, ground_truth, models, limits, settings)
+    data = _read(image, limits.max_bytes)
+    truth = None if ground_truth is None else _read(ground_truth, limits.max_bytes)
+    upload = _validated(validate_upload, data, truth, models, limits, settings)
     scan_id = create_scan(
         runtime,
         upload,
@@ -67,15 +65,14 @@ def upload_scan(
 
 def _validated(
     validate: Callable[..., Upload],
-    data: bytes,
-    ground_truth: UploadFile | None,
+    data: bytes | BinaryIO,
+    truth: bytes | BinaryIO | None,
     models: str | None,
     limits: Limits | VolumeLimits,
     settings: Settings,
 ) -> Upload:
     """``validate`` (a slice's or a volume's rules) on the upload, its refusal as the HTTP error it names."""
     try:
-        truth = None if ground_truth is None else _read(ground_truth, limits.max_bytes)
         return validate(data, truth, models, limits, MODEL_NAMES, settings.default_models)
     except UploadRejected as exc:
         raise HTTPException(exc.status_code, exc.detail) from None
@@ -89,20 +86,24 @@ def _read(upload: UploadFile, max_bytes: int) -> bytes:
 
 def accept_volume(
     runtime: RuntimeDep,
-    data: bytes,
+    image: UploadFile,
     ground_truth: UploadFile | None,
     models: str | None,
-    filename: str | None,
     principal: Principal | None,
 ) -> tuple[str, list[str]]:
-    """Validate and store a volume upload; returns the scan id and its models."""
+    """Validate and store a volume upload; returns the scan id and its models.
+
+    The multipart parser has spooled each file to disk past its first megabyte; the readers take those files
+    and read them in pieces, so a study of up to ``MAX_VOLUME_UPLOAD_BYTES`` is never held whole in memory.
+    """
     settings = runtime.settings
     limits = VolumeLimits.from_settings(settings)
-    upload = _validated(validate_volume_upload, data, ground_truth, models, limits, settings)
+    truth = None if ground_truth is None else ground_truth.file
+    upload = _validated(validate_volume_upload, image.file, truth, models, limits, settings)
     scan_id = create_volume_scan(
         runtime,
         upload,
-        filename=_safe_filename(filename),
+        filename=_safe_filename(image.filename),
         owner_id=None if principal is None else principal.account_id,
     )
     return scan_id, list(upload.models)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import ExitStack
+from tempfile import SpooledTemporaryFile
 
 from brainmets.db import Scan
 from brainmets.logcontext import log_context
-from brainmets.volumes.nifti import nifti_bytes
+from brainmets.storage.base import Payload
+from brainmets.volumes.nifti import nifti_bytes, write_nifti
 from brainmets.volumes.orientation import to_canonical
 from services.core.runtime import Runtime
 from services.core.volume_pngs import display_volume, slice_png
@@ -22,6 +25,7 @@ from services.gateway.volume_validation import VolumeUpload
 
 LOGGER = logging.getLogger(__name__)
 DICOM_FILENAME = "dicom-series.zip"  # an export's file name may carry the patient's name
+SPOOL_BYTES = 8 * 1024 * 1024
 
 
 def create_volume_scan(runtime: Runtime, upload: VolumeUpload, *, filename: str, owner_id: int | None) -> str:
@@ -30,17 +34,24 @@ def create_volume_scan(runtime: Runtime, upload: VolumeUpload, *, filename: str,
     volume = upload.volume
     canonical = to_canonical(volume.data, volume.affine)
     keys = {"image": f"{prefix}/volume.nii.gz", "display": f"{prefix}/display.png"}
-    objects = {
-        keys["image"]: (nifti_bytes(volume.data, volume.affine), "application/gzip"),
-        keys["display"]: (slice_png(display_volume(canonical), canonical.shape[2] // 2), "image/png"),
-    }
-    if upload.ground_truth is not None:
-        keys["ground_truth"] = f"{prefix}/ground-truth.nii.gz"
-        objects[keys["ground_truth"]] = (nifti_bytes(upload.ground_truth, volume.affine), "application/gzip")
-    if upload.series is not None:
-        keys["series"] = f"{prefix}/series.zip"
-        objects[keys["series"]] = (upload.series.zip_bytes(), "application/zip")
-    commit_scan(runtime, objects, *_rows(scan_id, keys, upload, canonical.shape, filename, owner_id), kind="volume")
+    with ExitStack() as files:
+        # The study's objects are encoded into spooled files (on disk past SPOOL_BYTES) and streamed to the store.
+        image = files.enter_context(SpooledTemporaryFile(SPOOL_BYTES))
+        write_nifti(volume.data, volume.affine, image)
+        objects: dict[str, tuple[Payload, str]] = {
+            keys["image"]: (image, "application/gzip"),
+            keys["display"]: (slice_png(display_volume(canonical), canonical.shape[2] // 2), "image/png"),
+        }
+        if upload.ground_truth is not None:
+            keys["ground_truth"] = f"{prefix}/ground-truth.nii.gz"
+            objects[keys["ground_truth"]] = (nifti_bytes(upload.ground_truth, volume.affine), "application/gzip")
+        if upload.series is not None:
+            keys["series"] = f"{prefix}/series.zip"
+            series = files.enter_context(SpooledTemporaryFile(SPOOL_BYTES))
+            upload.series.write_zip(series)
+            objects[keys["series"]] = (series, "application/zip")
+        rows = _rows(scan_id, keys, upload, canonical.shape, filename, owner_id)
+        commit_scan(runtime, objects, *rows, kind="volume")
     with log_context(scan_id=scan_id):
         LOGGER.info(
             "volume scan %s (%s, %s) accepted for %s", scan_id, upload.source, volume.shape, ",".join(upload.models)

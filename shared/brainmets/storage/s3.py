@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import logging
 
 import urllib3
 from minio import Minio
 from minio.error import MinioException, S3Error
 
-from brainmets.storage.base import ObjectNotFound, StorageError, validate_key
+from brainmets.storage.base import ObjectNotFound, Payload, StorageError, payload_stream, validate_key
 
 LOGGER = logging.getLogger(__name__)
 _MISSING = ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
+PART_BYTES = 16 * 1024 * 1024  # S3's minimum part is 5 MiB; 16 MiB keeps a 512 MiB study to 32 parts
 
 
 class S3Store:
@@ -55,11 +55,13 @@ class S3Store:
             raise StorageError(f"object store unreachable: {exc.__class__.__name__}") from exc
         self._bucket_ready = True
 
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(self, key: str, data: Payload, content_type: str = "application/octet-stream") -> None:
         self.ensure_bucket()
+        stream, size = payload_stream(data)
         try:
+            # Past one part (PART_BYTES) the SDK uploads in parts, reading one part of the stream at a time.
             self.client.put_object(
-                self.bucket, validate_key(key), io.BytesIO(data), len(data), content_type=content_type
+                self.bucket, validate_key(key), stream, size, content_type=content_type, part_size=PART_BYTES
             )
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise StorageError(f"could not store {key}: {exc.__class__.__name__}") from exc

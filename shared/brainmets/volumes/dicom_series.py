@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import pydicom
@@ -20,6 +21,7 @@ from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, Implic
 
 from brainmets.volumes.deidentify import deidentify
 from brainmets.volumes.limits import VolumeLimits
+from brainmets.volumes.source import Source
 from brainmets.volumes.volume import Volume, VolumeRejected
 from brainmets.volumes.zipsafe import zip_members
 
@@ -36,24 +38,29 @@ class DicomSeries:
     volume: Volume
     datasets: list[FileDataset]  # de-identified, in slice order
 
-    def zip_bytes(self) -> bytes:
-        """The de-identified series as a zip (one file per slice, named by position), for SEG and downloads."""
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    def write_zip(self, target: BinaryIO) -> None:
+        """The de-identified series as a zip (one file per slice, named by position), for SEG and downloads;
+        written slice by slice, so only one slice's encoding is in memory besides ``target``."""
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
             for index, dataset in enumerate(self.datasets):
                 out = io.BytesIO()
                 dataset.save_as(out, enforce_file_format=True)
                 archive.writestr(f"series/{index:05d}.dcm", out.getvalue())
-        return buffer.getvalue()
 
 
-def _datasets(data: bytes, limits: VolumeLimits) -> list[FileDataset]:
+def _is_dicom_file(_name: str, head: bytes) -> bool:
+    """A DICOM Part 10 file: the "DICM" mark after the 128-byte preamble (what pydicom requires unforced)."""
+    return head[128:132] == b"DICM"
+
+
+def _datasets(source: Source, limits: VolumeLimits) -> list[FileDataset]:
     datasets = []
-    for _name, raw in zip_members(data, limits):
+    # README files, thumbnails and the like sit beside series in exports: skipped unread.
+    for _name, raw in zip_members(source, limits, keep=_is_dicom_file):
         try:
             dataset = pydicom.dcmread(io.BytesIO(raw))
         except (InvalidDicomError, EOFError, ValueError, TypeError, AttributeError, KeyError):
-            continue  # README files, thumbnails and the like sit beside series in exports
+            continue
         if dataset.file_meta.get("MediaStorageSOPClassUID") == MEDIA_STORAGE_DIRECTORY or "PixelData" not in dataset:
             continue  # DICOMDIR and non-image objects
         datasets.append(dataset)
@@ -141,9 +148,10 @@ def _pixels(ds: FileDataset) -> np.ndarray:
     return pixels * slope + intercept
 
 
-def read_dicom_zip(data: bytes, limits: VolumeLimits) -> DicomSeries:
-    """The series in ``data`` as a volume on its reconstructed grid, its datasets de-identified."""
-    datasets = _datasets(data, limits)
+def read_dicom_zip(source: Source, limits: VolumeLimits) -> DicomSeries:
+    """The series in ``source`` (a zip's bytes or file) as a volume on its reconstructed grid, its datasets
+    de-identified."""
+    datasets = _datasets(source, limits)
     if len(datasets) > limits.max_slices:
         raise VolumeRejected(413, f"the series has {len(datasets):,} slices; the limit is {limits.max_slices:,}")
     _check_one_series(datasets)

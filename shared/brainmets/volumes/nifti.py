@@ -11,11 +11,13 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
+from typing import BinaryIO
 
 import nibabel as nib
 import numpy as np
 
 from brainmets.volumes.limits import VolumeLimits
+from brainmets.volumes.source import Source, open_source, source_head
 from brainmets.volumes.volume import Volume, VolumeRejected
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -34,10 +36,10 @@ def nifti_version(head: bytes) -> int | None:
     return None
 
 
-def _inflate(data: bytes, limit: int, what: str) -> bytes:
+def _inflate(source: Source, limit: int, what: str) -> bytes:
     """Up to ``limit`` bytes of a gzip stream; corrupt or cut-off streams are a 422."""
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+        with gzip.GzipFile(fileobj=open_source(source), mode="rb") as stream:
             return stream.read(limit)
     except (OSError, EOFError, zlib.error) as exc:
         raise VolumeRejected(422, f"the {what} is not a readable .nii.gz: the gzip stream is {_why(exc)}") from None
@@ -60,10 +62,13 @@ def sniff_nifti(data: bytes) -> bool:
     return nifti_version(data[:548]) is not None
 
 
-def read_nifti(data: bytes, limits: VolumeLimits, what: str = "image") -> Volume:
-    """One 3D volume (a 4D file with one volume too) as float32 with its affine; ``VolumeRejected`` otherwise."""
-    gzipped = data.startswith(GZIP_MAGIC)
-    head = _inflate(data, 548, what) if gzipped else data[:548]
+def read_nifti(source: Source, limits: VolumeLimits, what: str = "image") -> Volume:
+    """One 3D volume (a 4D file with one volume too) as float32 with its affine; ``VolumeRejected`` otherwise.
+
+    ``source`` is the file's bytes or a seekable file: only the bytes its header declares are read from it.
+    """
+    gzipped = source_head(source, 2) == GZIP_MAGIC
+    head = _inflate(source, 548, what) if gzipped else source_head(source, 548)
     version = nifti_version(head)
     if version is None:
         raise VolumeRejected(422, f"the {what} is not a NIfTI file (no NIfTI magic in its header)")
@@ -80,7 +85,7 @@ def read_nifti(data: bytes, limits: VolumeLimits, what: str = "image") -> Volume
     needed = max(offset, _HEADER_BYTES[version]) + voxels * bits // 8
     if offset > _HEADER_BYTES[version] + 4 + _MAX_EXTENSION_BYTES:
         raise VolumeRejected(422, f"the {what}'s NIfTI header extensions are over {_MAX_EXTENSION_BYTES:,} bytes")
-    raw = _inflate(data, needed, what) if gzipped else data[:needed]
+    raw = _inflate(source, needed, what) if gzipped else open_source(source).read(needed)
     if len(raw) < needed:
         raise VolumeRejected(
             422, f"the {what} is truncated: its header declares {needed:,} bytes of data, the file holds {len(raw):,}"
@@ -132,8 +137,9 @@ def _compact(data: np.ndarray) -> np.ndarray:
     return data.astype(np.float32)
 
 
-def nifti_bytes(data: np.ndarray, affine: np.ndarray) -> bytes:
-    """A ``.nii.gz`` of ``data`` on ``affine``'s grid, from a fresh header (no free text, units mm)."""
+def write_nifti(data: np.ndarray, affine: np.ndarray, target: BinaryIO) -> None:
+    """A ``.nii.gz`` of ``data`` on ``affine``'s grid into ``target``, from a fresh header (no free text, units
+    mm), compressed as it is written."""
     array = data.astype(np.uint8) if data.dtype == bool else _compact(np.asarray(data))
     image = nib.Nifti1Image(array, affine)
     image.set_qform(affine, code=1)
@@ -141,7 +147,15 @@ def nifti_bytes(data: np.ndarray, affine: np.ndarray) -> bytes:
     image.header.set_xyzt_units("mm")
     for field in FREE_TEXT_FIELDS:
         image.header[field] = b""
-    return gzip.compress(image.to_bytes(), compresslevel=3, mtime=0)
+    with gzip.GzipFile(fileobj=target, mode="wb", compresslevel=3, mtime=0) as stream:
+        image.to_stream(stream)
+
+
+def nifti_bytes(data: np.ndarray, affine: np.ndarray) -> bytes:
+    """``write_nifti`` into bytes (masks and other small outputs)."""
+    buffer = io.BytesIO()
+    write_nifti(data, affine, buffer)
+    return buffer.getvalue()
 
 
 def mask_from_volume(truth: Volume) -> np.ndarray:

@@ -8,7 +8,6 @@ slice, are its ground truth.
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from brainmets.imaging.decode import decode_image, decode_mask
 from brainmets.imaging.errors import ImageDecodeError
 from brainmets.volumes.limits import VolumeLimits
 from brainmets.volumes.orientation import stack_axial
+from brainmets.volumes.source import Source, open_source
 from brainmets.volumes.volume import Volume, VolumeRejected
 from brainmets.volumes.zipsafe import zip_members
 
@@ -34,29 +34,33 @@ class SliceStack:
     ground_truth: np.ndarray | None  # bool on the volume's grid, when every slice has its mask in the zip
 
 
-def _names(data: bytes) -> list[str]:
+def _names(source: Source) -> list[str]:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(open_source(source)) as archive:
             return [PurePosixPath(n.replace("\\", "/")).name for n in archive.namelist() if not n.endswith("/")]
     except (zipfile.BadZipFile, OSError, ValueError):
         return []
 
 
-def is_slice_zip(data: bytes) -> bool:
+def is_slice_zip(source: Source) -> bool:
     """Whether a zip holds slices named like the public release (decided from its directory alone)."""
-    return any(_SLICE.match(name) and not _SLICE.match(name)["mask"] for name in _names(data))
+    return any(_SLICE.match(name) and not _SLICE.match(name)["mask"] for name in _names(source))
+
+
+def _slice_name(name: str) -> re.Match[str] | None:
+    return _SLICE.match(PurePosixPath(name.replace("\\", "/")).name)
 
 
 def _decoded(
-    data: bytes, limits: VolumeLimits, masks_wanted: bool
+    source: Source, limits: VolumeLimits, masks_wanted: bool
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     images: dict[int, np.ndarray] = {}
     masks: dict[int, np.ndarray] = {}
     cases = set()
-    for name, raw in zip_members(data, limits):
-        match = _SLICE.match(PurePosixPath(name.replace("\\", "/")).name)
-        if match is None:
-            continue
+    # Other members (a README, a viewer's thumbnails) are skipped unread.
+    for name, raw in zip_members(source, limits, keep=lambda name, _head: _slice_name(name) is not None):
+        match = _slice_name(name)
+        assert match is not None
         is_mask = bool(match["mask"])
         if is_mask and not masks_wanted:
             continue
@@ -87,8 +91,8 @@ def _stack(planes: dict[int, np.ndarray], what: str, limits: VolumeLimits) -> np
     return stack_axial([planes[n] for n in numbers])
 
 
-def read_slice_zip(data: bytes, limits: VolumeLimits) -> SliceStack:
-    images, masks = _decoded(data, limits, masks_wanted=True)
+def read_slice_zip(source: Source, limits: VolumeLimits) -> SliceStack:
+    images, masks = _decoded(source, limits, masks_wanted=True)
     if not images:
         raise VolumeRejected(422, "the zip holds no slices named <case>_<n>.tif|png")
     if len(images) < 2:
@@ -104,9 +108,9 @@ def read_slice_zip(data: bytes, limits: VolumeLimits) -> SliceStack:
     return SliceStack(Volume(volume.astype(np.float32), np.eye(4)), truth)
 
 
-def read_slice_masks(data: bytes, limits: VolumeLimits, shape: tuple[int, ...]) -> np.ndarray:
+def read_slice_masks(source: Source, limits: VolumeLimits, shape: tuple[int, ...]) -> np.ndarray:
     """A zip of slice masks (``<case>_<n>_mask.<ext>``, or named like the slices) as a mask on a slice volume."""
-    images, masks = _decoded(data, limits, masks_wanted=True)
+    images, masks = _decoded(source, limits, masks_wanted=True)
     planes = masks or {n: image > 0 for n, image in images.items()}
     if not planes:
         raise VolumeRejected(422, "the ground-truth zip holds no masks named <case>_<n>_mask.tif|png")

@@ -3,15 +3,19 @@ from the central directory before anything is inflated, and each member is read 
 
 from __future__ import annotations
 
-import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
 from brainmets.volumes.limits import VolumeLimits
+from brainmets.volumes.source import Source, open_source
 from brainmets.volumes.volume import VolumeRejected
 
 ZIP_MAGIC = b"PK\x03\x04"
+
+
+# Enough of a member to tell what it is (a DICOM file's 128-byte preamble and its "DICM" mark).
+HEAD_BYTES = 132
 
 
 def sniff_zip(data: bytes) -> bool:
@@ -25,10 +29,16 @@ def _unsafe(name: str) -> bool:
     return path.startswith("/") or (len(path) > 1 and path[1] == ":") or ".." in parts
 
 
-def zip_members(data: bytes, limits: VolumeLimits) -> Iterator[tuple[str, bytes]]:
-    """Each file member's name and bytes, after the whole archive has passed the checks."""
+def zip_members(
+    source: Source, limits: VolumeLimits, keep: Callable[[str, bytes], bool] | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """Each file member's name and bytes, after the whole archive has passed the checks.
+
+    Members are inflated one at a time from ``source`` (bytes or a seekable file), so memory holds one member,
+    not the archive. ``keep(name, head)`` sees a member's name and first bytes and may skip it unread.
+    """
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(open_source(source))
         infos = [info for info in archive.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise VolumeRejected(422, f"the zip cannot be read: {exc}") from None
@@ -49,7 +59,11 @@ def zip_members(data: bytes, limits: VolumeLimits) -> Iterator[tuple[str, bytes]
         for info in infos:
             try:
                 with archive.open(info) as member:
+                    head = member.read(HEAD_BYTES)
+                    if keep is not None and not keep(info.filename, head):
+                        continue
                     # zipfile stops at the declared size and checks the CRC, so a lying header is an error.
-                    yield info.filename, member.read(info.file_size + 1)
+                    raw = head + member.read(info.file_size + 1 - len(head))
             except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
                 raise VolumeRejected(422, f"the zip member {info.filename[:100]!r} cannot be read: {exc}") from None
+            yield info.filename, raw
