@@ -93,6 +93,9 @@ class ModelPublic(BaseModel):
     best_epoch: int | None = None
     threshold: float | None = Field(default=None, description="decision threshold on the lesion probability")
     min_component_pixels: int | None = Field(default=None, description="smaller predicted lesions are dropped")
+    min_component_peak: float | None = Field(
+        default=None, description="predicted lesions whose highest probability is under this are dropped"
+    )
     flip_averaging: bool | None = Field(default=None, description="predictions average over the mirrored slice")
     test_metrics: Evaluation = Field(default_factory=Evaluation)
     validation_metrics: Evaluation = Field(default_factory=Evaluation)

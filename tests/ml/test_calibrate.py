@@ -62,8 +62,42 @@ def test_a_floor_from_the_plain_model_binds_the_flip_averaged_search() -> None:
 def test_false_blobs_are_removed_when_no_lesion_is_lost() -> None:
     cases = [patient(small_truth=False, seed=k) for k in range(4)]
     best, _ = calibrate.search([c[0] for c in cases], [c[1] for c in cases])
-    assert 13 < best["min_component_pixels"] <= calibrate.MAX_MIN_COMPONENT_PIXELS
+    # By size or by peak (the blobs peak at 0.6, the lesions at 0.95): either removes them.
+    assert 13 < best["min_component_pixels"] <= calibrate.MAX_MIN_COMPONENT_PIXELS or best["min_component_peak"] > 0.6
     assert best["lesion_sensitivity"] == 1.0 and best["false_positive_lesions_per_patient"] == 0
+
+
+def faint_large_false_positive(seed: int, small_peak: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A large lesion, sure at its core but at 0.35 along its rim (only a low threshold finds its extent), a small
+    true lesion peaking at ``small_peak`` and, on another slice, a faint false component of 81 pixels: too large
+    for any allowed size rule."""
+    rng = np.random.default_rng(seed)
+    big_truth = ellipse(SHAPE, (32, 32), (10, 10))
+    big_prob = blob((32, 32), 10, 0.35) + blob((32, 32), 6, 0.62) + rng.uniform(0, 0.02, SHAPE)
+    small_truth = ellipse(SHAPE, (20, 44), (2, 2))
+    false_prob = blob((44, 16), 5, 0.45)  # 81 pixels
+    probs = [big_prob + blob((20, 44), 2, small_peak), false_prob]
+    return probs, [big_truth | small_truth, np.zeros(SHAPE, bool)]
+
+
+def test_a_faint_false_positive_of_any_size_is_removed_by_its_peak() -> None:
+    cases = [faint_large_false_positive(k, small_peak=0.9) for k in range(4)]
+    best, grid = calibrate.search([c[0] for c in cases], [c[1] for c in cases])
+    assert 0.45 < best["min_component_peak"] <= 0.9 and best["threshold"] <= 0.35
+    assert best["lesion_sensitivity"] == 1.0 and best["false_positive_lesions_per_patient"] == 0
+    # Without the peak rule, only a threshold that cuts the large lesion's rim removes the false component.
+    by_size_alone = [g for g in grid if g["min_component_peak"] == 0 and g["eligible"]]
+    clean = [g for g in by_size_alone if g["false_positive_lesions_per_patient"] == 0]
+    assert max(g["dice"] for g in clean) < best["dice"] - 0.05
+
+
+def test_the_peak_rule_never_removes_a_true_lesion_the_threshold_found() -> None:
+    # The small true lesion peaks at 0.4, under the false component's 0.45: no peak removes one and not the other.
+    cases = [faint_large_false_positive(k, small_peak=0.4) for k in range(4)]
+    best, grid = calibrate.search([c[0] for c in cases], [c[1] for c in cases])
+    assert best["lesion_sensitivity"] == 1.0
+    assert all(not g["eligible"] for g in grid if g["loses_lesions"])
+    assert any(g["loses_lesions"] for g in grid if g["min_component_peak"] > 0.4 and g["threshold"] <= 0.35)
 
 
 def test_the_grid_is_wide_and_its_edges_are_reported() -> None:
@@ -90,6 +124,14 @@ def test_postprocess_drops_only_components_under_the_size() -> None:
     kept = postprocess(prob, 0.5, small + 1)
     assert not kept[20, 20] and kept[44, 44]
     assert postprocess(prob, 0.5, small)[20, 20]
+
+
+def test_postprocess_drops_components_whose_peak_is_under_the_least_peak() -> None:
+    prob = blob((20, 20), 6, 0.4) + blob((44, 44), 3, 0.3) + blob((44, 44), 1, 0.6)
+    assert postprocess(prob, 0.25, 0, 0.0)[20, 20]  # no peak rule
+    kept = postprocess(prob, 0.25, 0, 0.5)
+    assert not kept[20, 20] and kept[44, 44] and kept[44, 46]  # the whole component of a sure peak is kept
+    assert postprocess(prob, 0.25, 0, 0.2).sum() == (prob >= 0.25).sum()  # a peak under the threshold does nothing
 
 
 def test_committed_models_drop_no_component_over_50_pixels() -> None:

@@ -34,6 +34,10 @@ class ModelCard(BaseModel):
     normalization: NormalizationConfig = Field(default_factory=NormalizationConfig)
     threshold: float = 0.5
     min_component_pixels: int = Field(default=0, description="predicted components smaller than this are dropped")
+    min_component_peak: float = Field(
+        default=0.0,
+        description="predicted components whose highest probability is under this are dropped (hysteresis)",
+    )
     min_component_voxels: int = Field(
         default=0, description="volumes: 3D components (26-connected) smaller than this are dropped"
     )

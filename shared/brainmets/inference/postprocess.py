@@ -1,7 +1,10 @@
 """Post-processing of a probability map into a mask: one definition, used by the workers and the calibration.
 
 A pixel is lesion where the probability reaches the threshold; connected components (8-connectivity in a slice)
-smaller than ``min_component_pixels`` are then dropped. A volume's stacked masks may then lose 3D components
+smaller than ``min_component_pixels``, or whose highest probability stays under ``min_component_peak``, are then
+dropped. The second rule is hysteresis thresholding: a lesion's extent comes from the (low) threshold, but only a
+component the network is sure of somewhere survives, which removes faint false positives of any size while a small
+lesion the network sees clearly stays. A volume's stacked masks may then lose 3D components
 smaller than ``min_component_voxels`` (``postprocess_volume``). Calibration labels once per threshold and tries every
 smallest size on the same labels, so the two steps are exposed separately.
 """
@@ -21,19 +24,41 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, np.bincount(labels.ravel(), minlength=n + 1)
 
 
-def keep_components(labels: np.ndarray, sizes: np.ndarray, min_pixels: int) -> np.ndarray:
-    """The mask of components with at least ``min_pixels`` pixels."""
+def component_peaks(probability: np.ndarray, labels: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Each label's highest probability (index 0, the background, is 0)."""
+    peaks = np.zeros(len(sizes), np.float32)
+    if len(sizes) > 1:
+        peaks[1:] = ndimage.maximum(probability, labels, index=np.arange(1, len(sizes)))
+    return peaks
+
+
+def keep_components(
+    labels: np.ndarray,
+    sizes: np.ndarray,
+    min_pixels: int,
+    peaks: np.ndarray | None = None,
+    min_peak: float = 0.0,
+) -> np.ndarray:
+    """The mask of components with at least ``min_pixels`` pixels and, given ``peaks``, a peak of ``min_peak``."""
     keep = sizes >= min_pixels
+    if peaks is not None and min_peak > 0:
+        keep &= peaks >= min_peak
     keep[0] = False
     return keep[labels]
 
 
-def postprocess(probability: np.ndarray, threshold: float, min_component_pixels: int = 0) -> np.ndarray:
+def postprocess(
+    probability: np.ndarray, threshold: float, min_component_pixels: int = 0, min_component_peak: float = 0.0
+) -> np.ndarray:
     """Boolean mask of a 2D probability map (see the module docstring)."""
-    mask = np.asarray(probability) >= threshold
-    if min_component_pixels <= 1 or not mask.any():
+    probability = np.asarray(probability)
+    mask = probability >= threshold
+    by_peak = min_component_peak > threshold
+    if (min_component_pixels <= 1 and not by_peak) or not mask.any():
         return mask
-    return keep_components(*label_components(mask), min_component_pixels)
+    labels, sizes = label_components(mask)
+    peaks = component_peaks(probability, labels, sizes) if by_peak else None
+    return keep_components(labels, sizes, min_component_pixels, peaks, min_component_peak)
 
 
 def postprocess_volume(mask: np.ndarray, min_component_voxels: int = 0) -> np.ndarray:

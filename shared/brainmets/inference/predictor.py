@@ -102,7 +102,8 @@ class Segmenter:
         return probs.cpu(), None if attention is None else attention.cpu()
 
     def postprocess(self, probability: np.ndarray) -> np.ndarray:
-        return postprocess(probability, self.card.threshold, self.card.min_component_pixels)
+        card = self.card
+        return postprocess(probability, card.threshold, card.min_component_pixels, card.min_component_peak)
 
     def postprocess_volume(self, mask: np.ndarray) -> np.ndarray:
         """The card's volume step on a stack of this model's slice masks (any axis order)."""

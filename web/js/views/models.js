@@ -222,6 +222,13 @@ const ROWS = [
     false,
   ],
   [
+    "Least peak probability kept",
+    "min_component_peak",
+    (c) => number(c.min_component_peak),
+    (v) => (v === null ? "—" : v > 0 ? v.toFixed(2) : "off"),
+    false,
+  ],
+  [
     "Flip averaging",
     "flip_averaging",
     (c) => c.flip_averaging,
