@@ -19,7 +19,7 @@ from brainmets.storage.base import Payload
 from brainmets.volumes.nifti import nifti_bytes, write_nifti
 from brainmets.volumes.orientation import to_canonical
 from services.core.runtime import Runtime
-from services.core.volume_pngs import display_volume, slice_png
+from services.core.volume_pngs import display_volume, display_window, slice_png
 from services.gateway.intake import commit_scan, job_payloads, new_scan
 from services.gateway.volume_validation import VolumeUpload
 
@@ -32,7 +32,9 @@ def create_volume_scan(runtime: Runtime, upload: VolumeUpload, *, filename: str,
     scan_id = uuid.uuid4().hex
     prefix = f"scans/{scan_id}"
     volume = upload.volume
-    canonical = to_canonical(volume.data, volume.affine)
+    canonical = to_canonical(volume.data, volume.affine, copy=False)
+    middle = canonical.shape[2] // 2
+    thumbnail = display_volume(canonical[:, :, middle : middle + 1], display_window(canonical))
     keys = {"image": f"{prefix}/volume.nii.gz", "display": f"{prefix}/display.png"}
     with ExitStack() as files:
         # The study's objects are encoded into spooled files (on disk past SPOOL_BYTES) and streamed to the store.
@@ -40,7 +42,7 @@ def create_volume_scan(runtime: Runtime, upload: VolumeUpload, *, filename: str,
         write_nifti(volume.data, volume.affine, image)
         objects: dict[str, tuple[Payload, str]] = {
             keys["image"]: (image, "application/gzip"),
-            keys["display"]: (slice_png(display_volume(canonical), canonical.shape[2] // 2), "image/png"),
+            keys["display"]: (slice_png(thumbnail, 0), "image/png"),
         }
         if upload.ground_truth is not None:
             keys["ground_truth"] = f"{prefix}/ground-truth.nii.gz"

@@ -4,21 +4,26 @@
 ``tests.benchmarks.pipeline`` does (one worker per model), reads each process's ``VmRSS`` from ``/proc`` once
 every role answers, then again after ``--n`` uploads that are followed to both results and their images. It also
 prints what importing torch first would add to an API process, the cost the API roles no longer pay.
-Linux only (``/proc``); the same backing services and environment variables as the pipeline benchmark.
+``--volume-slices N`` instead measures the gateway's peak resident set while it accepts one zipped DICOM study
+of ``N`` 512 x 512 slices. Linux only (``/proc``); the same backing services and environment variables as the
+pipeline benchmark.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 from brainmets.catalog import MODEL_NAMES
 from tests.benchmarks.pipeline import ROOT, SLICE_SIZE, artifacts, rabbit_stack, synthetic_png
@@ -34,11 +39,12 @@ print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(
 """
 
 
-def rss_mib(pid: int) -> float:
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident set (``VmRSS``) or its peak so far (``VmHWM``) in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return round(int(line.split()[1]) / 1024, 1)
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
 
 
 def children_by_role() -> dict[str, list[int]]:
@@ -90,11 +96,70 @@ def import_cost_mib() -> dict[str, float]:
     return {"api_app_imported": rss("none"), "with_torch_imported_first": rss("torch")}
 
 
+def dicom_study(path: Path, slices: int, side: int = 512) -> int:
+    """A zipped axial MR series of ``slices`` slices of ``side`` x ``side`` (int16, stored uncompressed, as
+    scanners export them) at ``path``, written one slice at a time; returns its size in bytes."""
+    import pydicom
+    from pydicom.data import get_testdata_file
+    from pydicom.uid import generate_uid
+
+    base = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    base.SeriesInstanceUID = generate_uid()
+    base.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    base.PixelSpacing = [0.5, 0.5]
+    base.Rows = base.Columns = side
+    base.BitsAllocated, base.BitsStored, base.HighBit, base.PixelRepresentation = 16, 16, 15, 1
+    rng = np.random.default_rng(0)
+    y, x = np.ogrid[:side, :side]
+    head = ((x - side / 2) / (0.4 * side)) ** 2 + ((y - side / 2) / (0.45 * side)) ** 2 <= 1
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for k in range(slices):
+            base.SOPInstanceUID = generate_uid()
+            base.file_meta.MediaStorageSOPInstanceUID = base.SOPInstanceUID
+            base.ImagePositionPatient = [-128.0, -128.0, float(k)]
+            base.InstanceNumber = k + 1
+            plane = np.where(head, 400, 0) + rng.integers(0, 40, (side, side))
+            base.PixelData = plane.astype(np.int16).tobytes()
+            buffer = io.BytesIO()
+            base.save_as(buffer, enforce_file_format=True)
+            archive.writestr(f"series/IM{k:05d}", buffer.getvalue())
+    return path.stat().st_size
+
+
+def volume_upload_peak(tmp: Path, slices: int) -> dict:
+    """The gateway's peak resident set while it accepts one zipped DICOM study (no workers run, so the figure is
+    the upload's alone: parse, de-identify, encode, store)."""
+    study = tmp / "study.zip"
+    size = dicom_study(study, slices)
+    env = {"ARTIFACTS_DIR": str(tmp / "none"), "MAX_VOLUME_UPLOAD_BYTES": str(1024**3)}
+    with rabbit_stack(env, tmp, workers=0) as (gateway, _results, _database_url, headers):
+        pid = children_by_role()["gateway"][0]
+        before = rss_mib(pid, "VmHWM")
+        with study.open("rb") as handle, httpx.Client(timeout=600, headers=headers) as client:
+            started = time.perf_counter()
+            files = {"image": ("study.zip", handle, "application/zip")}
+            client.post(f"{gateway}/api/scans", files=files).raise_for_status()
+            seconds = time.perf_counter() - started
+        return {
+            "study": f"{slices} x 512 x 512 DICOM, {size / 2**20:.0f} MiB zipped",
+            "gateway_peak_mib_before": before,
+            "gateway_peak_mib_after": rss_mib(pid, "VmHWM"),
+            "upload_to_202_s": round(seconds, 1),
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="uploads between the two readings")
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--volume-slices", type=int, default=0, help="instead: the gateway's peak for a DICOM study of this many slices"
+    )
     args = parser.parse_args()
+    if args.volume_slices:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            print(json.dumps(volume_upload_peak(Path(tmp_name), args.volume_slices), indent=2))
+        return
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         root, what = artifacts(tmp)

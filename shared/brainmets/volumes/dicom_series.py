@@ -17,6 +17,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import FileDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.pixels import pixel_array
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from brainmets.volumes.deidentify import deidentify
@@ -139,7 +140,8 @@ def _geometry(datasets: list[FileDataset]) -> tuple[list[FileDataset], np.ndarra
 
 def _pixels(ds: FileDataset) -> np.ndarray:
     try:
-        pixels = ds.pixel_array.astype(np.float32)
+        # Decoded without caching the array on the dataset (``ds.pixel_array`` would, doubling a study's memory).
+        pixels = pixel_array(ds).astype(np.float32)
     except Exception as exc:
         raise VolumeRejected(422, f"a slice's pixel data cannot be decoded: {str(exc)[:200]}") from None
     if pixels.ndim != 2:
@@ -162,7 +164,9 @@ def read_dicom_zip(source: Source, limits: VolumeLimits) -> DicomSeries:
             413, f"the series has {rows * columns * len(ordered):,} voxels; the limit is {limits.max_voxels:,}"
         )
     # pixel_array is (row, column); the volume is (column, row, slice) to match the affine's axes.
-    data_array = np.stack([_pixels(ds).T for ds in ordered], axis=-1)
+    data_array = np.empty((columns, rows, len(ordered)), np.float32)
+    for k, ds in enumerate(ordered):
+        data_array[:, :, k] = _pixels(ds).T
     for ds in ordered:
         deidentify(ds)
     return DicomSeries(Volume(data_array, LPS_TO_RAS @ affine), ordered)

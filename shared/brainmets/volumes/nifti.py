@@ -130,11 +130,19 @@ def same_grid(a: Volume, b: Volume, tolerance_mm: float = 1e-3) -> bool:
     return a.shape == b.shape and bool(np.allclose(a.affine, b.affine, atol=tolerance_mm))
 
 
+def _whole_int16(data: np.ndarray) -> bool:
+    """Whether every value is a whole number in int16's range, checked a slab of slices at a time (no
+    volume-sized temporaries)."""
+    if not data.size or data.min() < -32768 or data.max() > 32767:
+        return False
+    if data.dtype.kind in "iub":
+        return True
+    return all(np.all(np.mod(data[..., k : k + 16], 1) == 0) for k in range(0, data.shape[-1], 16))
+
+
 def _compact(data: np.ndarray) -> np.ndarray:
     """int16 when every value is a whole number in its range (most MR is), else float32: a smaller object."""
-    if data.size and np.all(np.mod(data, 1) == 0) and data.min() >= -32768 and data.max() <= 32767:
-        return data.astype(np.int16)
-    return data.astype(np.float32)
+    return data.astype(np.int16) if _whole_int16(data) else data.astype(np.float32, copy=False)
 
 
 def write_nifti(data: np.ndarray, affine: np.ndarray, target: BinaryIO) -> None:

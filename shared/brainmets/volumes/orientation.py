@@ -18,9 +18,11 @@ def _to_ras(affine: np.ndarray) -> np.ndarray:
     return ornt_transform(io_orientation(affine), _RAS)
 
 
-def to_canonical(array: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """The array on the uploaded grid as canonical ``(x, y, z)``."""
-    return np.ascontiguousarray(apply_orientation(array, _to_ras(affine)))
+def to_canonical(array: np.ndarray, affine: np.ndarray, copy: bool = True) -> np.ndarray:
+    """The array on the uploaded grid as canonical ``(x, y, z)``: a contiguous copy, or with ``copy=False`` a
+    view of ``array`` (flips and axis swaps) where only a few slices will be read."""
+    canonical = apply_orientation(array, _to_ras(affine))
+    return np.ascontiguousarray(canonical) if copy else canonical
 
 
 def from_canonical(array: np.ndarray, affine: np.ndarray) -> np.ndarray:
