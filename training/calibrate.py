@@ -26,7 +26,7 @@ from brainmets.inference import Segmenter
 from brainmets.inference.artifact import read_card, write_card
 from brainmets.inference.postprocess import (
     component_peaks,
-    keep_components,
+    kept_labels,
     label_components,
     postprocess,
     postprocess_volume,
@@ -85,25 +85,32 @@ def search(
             components = [(p, *label_components(p >= threshold)) for p in patient]
             labelled.append([(lab, sizes, component_peaks(p, lab, sizes)) for p, lab, sizes in components])
         unfiltered_sensitivity = None
+        # Many settings keep the same components; each distinct choice is scored once.
+        scored: dict[bytes, tuple[float, float, float]] = {}
         for min_px in MIN_PIXELS:
             for min_peak in (peak for peak in MIN_PEAKS if peak == 0 or peak > threshold):
-                masks = [
-                    np.stack([keep_components(lab, sizes, min_px, peaks, min_peak) for lab, sizes, peaks in patient])
-                    for patient in labelled
-                ]
-                dice = [scores(confusion(m, t))["dice"] for m, t in zip(masks, truth_stacks, strict=True)]
-                sensitivity = _detected(truth_labels, masks) / n_true if n_true else 1.0
+                keeps = [[kept_labels(sizes, min_px, peaks, min_peak) for _, sizes, peaks in pt] for pt in labelled]
+                choice = b"".join(np.packbits(keep).tobytes() for patient in keeps for keep in patient)
+                if choice not in scored:
+                    masks = [
+                        np.stack([keep[lab] for (lab, _, _), keep in zip(patient, kept, strict=True)])
+                        for patient, kept in zip(labelled, keeps, strict=True)
+                    ]
+                    dice = [scores(confusion(m, t))["dice"] for m, t in zip(masks, truth_stacks, strict=True)]
+                    fp = [lesion_counts(m, t).false_positive_lesions for m, t in zip(masks, truth_stacks, strict=True)]
+                    sensitivity = _detected(truth_labels, masks) / n_true if n_true else 1.0
+                    scored[choice] = (float(np.mean(dice)), sensitivity, float(np.mean(fp)))
+                dice_mean, sensitivity, fp_mean = scored[choice]
                 if min_px == 0 and min_peak == 0:
                     unfiltered_sensitivity = sensitivity
-                fp = [lesion_counts(m, t).false_positive_lesions for m, t in zip(masks, truth_stacks, strict=True)]
                 grid.append(
                     {
                         "threshold": threshold,
                         "min_component_pixels": min_px,
                         "min_component_peak": min_peak,
-                        "dice": float(np.mean(dice)),
+                        "dice": dice_mean,
                         "lesion_sensitivity": sensitivity,
-                        "false_positive_lesions_per_patient": float(np.mean(fp)),
+                        "false_positive_lesions_per_patient": fp_mean,
                         "loses_lesions": sensitivity < (unfiltered_sensitivity or 0.0) - 1e-9,
                     }
                 )

@@ -32,6 +32,17 @@ def component_peaks(probability: np.ndarray, labels: np.ndarray, sizes: np.ndarr
     return peaks
 
 
+def kept_labels(
+    sizes: np.ndarray, min_pixels: int, peaks: np.ndarray | None = None, min_peak: float = 0.0
+) -> np.ndarray:
+    """Which labels stay: at least ``min_pixels`` pixels and, given ``peaks``, a peak of ``min_peak``."""
+    keep = sizes >= min_pixels
+    if peaks is not None and min_peak > 0:
+        keep &= peaks >= min_peak
+    keep[0] = False
+    return keep
+
+
 def keep_components(
     labels: np.ndarray,
     sizes: np.ndarray,
@@ -39,12 +50,8 @@ def keep_components(
     peaks: np.ndarray | None = None,
     min_peak: float = 0.0,
 ) -> np.ndarray:
-    """The mask of components with at least ``min_pixels`` pixels and, given ``peaks``, a peak of ``min_peak``."""
-    keep = sizes >= min_pixels
-    if peaks is not None and min_peak > 0:
-        keep &= peaks >= min_peak
-    keep[0] = False
-    return keep[labels]
+    """The mask of the components ``kept_labels`` keeps."""
+    return kept_labels(sizes, min_pixels, peaks, min_peak)[labels]
 
 
 def postprocess(
