@@ -14,6 +14,7 @@ the same way (``search_volume``); volume workers and evaluation apply it, single
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from training.data import PatientVolume, Split, discover_patients, read_patients
 from training.evaluation import evaluate_segmenter
 
 LOGGER = logging.getLogger("training.calibrate")
+CALIBRATION_FILE = "calibration.json"
 # Wide grids, so that a best value at an edge means something (a warning is logged when one is).
 # Below 0.10 too: a network fine-tuned on whole slices turned cautious enough that 0.10 sat at the old edge.
 THRESHOLDS = (0.02, 0.05, *(round(0.1 + 0.05 * k, 2) for k in range(17)), 0.95)  # 0.02 ... 0.95
@@ -236,9 +238,12 @@ def calibrate(artifact: Path, volumes: list[PatientVolume], device: str = "auto"
         "constraint": "lesion sensitivity at least that of the plain model (threshold 0.5, nothing removed, no"
         " flip averaging), and no lesion lost to component removal",
         "choice": f"within {DICE_TIE} of the best per-patient Dice, the fewest false-positive lesions per patient",
-        "grid": grid,
-        "volume": {"chosen": best_volume, "grid": volume_grid},
+        "grid_file": CALIBRATION_FILE,
+        "volume": {"chosen": best_volume},
     }
+    # The whole search (about 1,500 settings) lies beside the card, not in it: the card is served to every client.
+    grids = {"flip_averaging": flip, "grid": grid, "volume_grid": volume_grid}
+    (artifact / CALIBRATION_FILE).write_text(json.dumps(grids, indent=1) + "\n")
     write_card(card.model_copy(update={"validation_metrics": summary}), artifact)
     return summary
 

@@ -16,7 +16,7 @@ from brainmets.catalog import DEFAULT_ARTIFACTS_DIR
 from brainmets.inference import CARD_FILE, WEIGHTS_FILE, find_artifacts
 from brainmets.inference.artifact import read_card, write_card
 
-PUBLISHED_FILES = (WEIGHTS_FILE, CARD_FILE, "history.json", "history.csv")
+PUBLISHED_FILES = (WEIGHTS_FILE, CARD_FILE, "history.json", "history.csv", "calibration.json")
 TEST_KEYS = (
     "patients",
     "slices",
