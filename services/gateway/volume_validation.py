@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from brainmets.source import Source, source_head, source_size
 from brainmets.volumes import Volume, VolumeRejected
 from brainmets.volumes.dicom_series import DicomSeries, read_dicom_zip
 from brainmets.volumes.limits import VolumeLimits
 from brainmets.volumes.nifti import mask_from_volume, read_nifti, same_grid, sniff_nifti
 from brainmets.volumes.slice_zip import is_slice_zip, read_slice_masks, read_slice_zip
-from brainmets.volumes.source import Source, source_head, source_size
 from brainmets.volumes.zipsafe import sniff_zip
 from services.gateway.validation import UploadRejected, parse_models
 

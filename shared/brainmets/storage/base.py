@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import re
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
-# What ``put`` stores: bytes, or a seekable binary file read from its start in pieces (a study of hundreds of
-# megabytes is spooled to disk and streamed, never held whole in memory).
-Payload = bytes | BinaryIO
+from brainmets.source import Source as Payload  # what ``put`` stores: bytes, or a file read from its start
 
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 
@@ -26,15 +23,6 @@ def validate_key(key: str) -> str:
     if not _KEY.match(key) or any(part in (".", "..") for part in key.split("/")):
         raise ValueError(f"invalid object key {key!r}")
     return key
-
-
-def payload_stream(data: Payload) -> tuple[BinaryIO, int]:
-    """A binary file at its start for ``data``, and its size in bytes."""
-    stream = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
-    stream.seek(0, io.SEEK_END)
-    size = stream.tell()
-    stream.seek(0)
-    return stream, size
 
 
 class ObjectStore(Protocol):

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from brainmets.source import open_source
 from brainmets.storage.base import ObjectNotFound, Payload, StorageError, validate_key
 
 
@@ -25,11 +26,7 @@ class LocalStore:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:
-                if isinstance(data, bytes | bytearray):
-                    handle.write(data)
-                else:
-                    data.seek(0)
-                    shutil.copyfileobj(data, handle)
+                shutil.copyfileobj(open_source(data), handle)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

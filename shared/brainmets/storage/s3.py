@@ -8,7 +8,8 @@ import urllib3
 from minio import Minio
 from minio.error import MinioException, S3Error
 
-from brainmets.storage.base import ObjectNotFound, Payload, StorageError, payload_stream, validate_key
+from brainmets.source import open_source, source_size
+from brainmets.storage.base import ObjectNotFound, Payload, StorageError, validate_key
 
 LOGGER = logging.getLogger(__name__)
 _MISSING = ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
@@ -57,7 +58,8 @@ class S3Store:
 
     def put(self, key: str, data: Payload, content_type: str = "application/octet-stream") -> None:
         self.ensure_bucket()
-        stream, size = payload_stream(data)
+        size = source_size(data)
+        stream = open_source(data)
         try:
             # Past one part (PART_BYTES) the SDK uploads in parts, reading one part of the stream at a time.
             self.client.put_object(

@@ -20,9 +20,9 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import pixel_array
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from brainmets.source import Source
 from brainmets.volumes.deidentify import deidentify
 from brainmets.volumes.limits import VolumeLimits
-from brainmets.volumes.source import Source
 from brainmets.volumes.volume import Volume, VolumeRejected
 from brainmets.volumes.zipsafe import zip_members
 

@@ -16,8 +16,8 @@ from typing import BinaryIO
 import nibabel as nib
 import numpy as np
 
+from brainmets.source import Source, open_source, source_head
 from brainmets.volumes.limits import VolumeLimits
-from brainmets.volumes.source import Source, open_source, source_head
 from brainmets.volumes.volume import Volume, VolumeRejected
 
 GZIP_MAGIC = b"\x1f\x8b"

@@ -17,9 +17,9 @@ import numpy as np
 
 from brainmets.imaging.decode import decode_image, decode_mask
 from brainmets.imaging.errors import ImageDecodeError
+from brainmets.source import Source, open_source
 from brainmets.volumes.limits import VolumeLimits
 from brainmets.volumes.orientation import stack_axial
-from brainmets.volumes.source import Source, open_source
 from brainmets.volumes.volume import Volume, VolumeRejected
 from brainmets.volumes.zipsafe import zip_members
 

@@ -7,8 +7,8 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
+from brainmets.source import Source, open_source
 from brainmets.volumes.limits import VolumeLimits
-from brainmets.volumes.source import Source, open_source
 from brainmets.volumes.volume import VolumeRejected
 
 ZIP_MAGIC = b"PK\x03\x04"

@@ -1,8 +1,8 @@
-"""What the volume readers take: the upload's bytes, or a seekable binary file holding them.
+"""What the volume readers and the object stores take: bytes, or a seekable binary file holding them.
 
-The gateway hands over the upload as the spooled temporary file the multipart parser wrote (on disk past its
-first megabyte), so that a study of hundreds of megabytes is read in small pieces and never held whole in memory;
-tests and the training tools pass bytes.
+The gateway hands over an upload as the spooled temporary file the multipart parser wrote (on disk past its
+first megabyte), and stores a study's objects from spooled files, so that a study of hundreds of megabytes is read
+and written in small pieces and never held whole in memory; tests and the training tools pass bytes.
 """
 
 from __future__ import annotations
