@@ -39,14 +39,15 @@ from training.evaluation import evaluate_segmenter
 LOGGER = logging.getLogger("training.calibrate")
 CALIBRATION_FILE = "calibration.json"
 # Wide grids, so that a best value at an edge means something (a warning is logged when one is).
-# Below 0.10 too: a network fine-tuned on whole slices turned cautious enough that 0.10 sat at the old edge.
-THRESHOLDS = (0.02, 0.05, *(round(0.1 + 0.05 * k, 2) for k in range(17)), 0.95)  # 0.02 ... 0.95
+# Down to 0.005: a network fine-tuned on whole slices marks a lesion's rim with probabilities of a few per cent,
+# and 0.10, then 0.02, sat at the old lower edges.
+THRESHOLDS = (0.005, 0.01, 0.02, 0.05, *(round(0.1 + 0.05 * k, 2) for k in range(17)), 0.95)  # 0.005 ... 0.95
 # No shipped model drops a component of more than 50 pixels: metastases are often a few millimetres across.
 MAX_MIN_COMPONENT_PIXELS = 50
 MIN_PIXELS = (0, 5, 10, 15, 20, 30, 40, MAX_MIN_COMPONENT_PIXELS)
 # A component must reach this probability somewhere to be kept (0: no such rule). Only values above the threshold
-# act. Up to 0.99: the false positives that survive fine-tuning are confident ones.
-MIN_PEAKS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+# act. Up to 0.995: the false positives that survive fine-tuning are confident ones.
+MIN_PEAKS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
 BASELINE = {"threshold": 0.5, "min_component_pixels": 0, "min_component_peak": 0.0}
 # Pairs within this mean per-patient Dice of the best are a tie (the noise of a dozen validation patients); the
 # tie goes to the fewest false-positive lesions, which a reader has to look at and dismiss one by one.

@@ -50,7 +50,7 @@ def test_a_small_true_lesion_is_never_removed_even_when_dice_would_gain() -> Non
 def test_a_floor_from_the_plain_model_binds_the_flip_averaged_search() -> None:
     # Flip-averaged probabilities that see the small true lesion only faintly: no pair finds it.
     probs, truths = patient(small_truth=True, seed=0)
-    probs[1] = blob((20, 44), 2, 0.01)  # under the lowest threshold of the grid
+    probs[1] = blob((20, 44), 2, calibrate.THRESHOLDS[0] / 2)  # under the lowest threshold of the grid
     free, _ = calibrate.search([probs], [truths])
     assert free["eligible"] and free["lesion_sensitivity"] == 0.5
     # The plain model found both lesions: below that floor nothing is eligible, and no post-processing is chosen.
