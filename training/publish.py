@@ -15,8 +15,9 @@ from pathlib import Path
 from brainmets.catalog import DEFAULT_ARTIFACTS_DIR
 from brainmets.inference import CARD_FILE, WEIGHTS_FILE, find_artifacts
 from brainmets.inference.artifact import read_card, write_card
+from training.calibrate import CALIBRATION_FILE
 
-PUBLISHED_FILES = (WEIGHTS_FILE, CARD_FILE, "history.json", "history.csv", "calibration.json")
+PUBLISHED_FILES = (WEIGHTS_FILE, CARD_FILE, "history.json", "history.csv", CALIBRATION_FILE)
 TEST_KEYS = (
     "patients",
     "slices",
