@@ -55,6 +55,10 @@ class AugmentConfig(BaseModel):
     p_curve: float = 0.1
     curve_nonmonotonic: float = Field(default=0.5, description="share of the curves that are not monotonic")
     curve_knots: int = 6
+    p_context_dropout: float = Field(
+        default=0.1,
+        description="2.5D: share of samples whose neighbour channels become the slice itself, as a lone upload",
+    )
 
     @classmethod
     def none(cls) -> AugmentConfig:
@@ -147,11 +151,12 @@ def _gaussian_kernel(sigma: float) -> torch.Tensor:
 
 
 def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of one ``(1, 1, H, W)`` image, borders replicated."""
+    """Separable Gaussian blur of one ``(1, C, H, W)`` image, each channel on its own, borders replicated."""
     k = _gaussian_kernel(sigma).to(image)
     r = (len(k) - 1) // 2
-    out = F.conv2d(F.pad(image, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(out, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1))
+    planes = image.transpose(0, 1)  # channels as a batch: one kernel blurs them all
+    out = F.conv2d(F.pad(planes, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(out, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1)).transpose(0, 1)
 
 
 def _ranges(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -269,6 +274,17 @@ def _fields_and_curves(images: torch.Tensor, cfg: AugmentConfig, gen: torch.Gene
     return torch.where((biased | curved).view(shape), _standardise_head(out, head), out)
 
 
+def drop_context(images: torch.Tensor, p: float, gen: torch.Generator | None = None) -> torch.Tensor:
+    """2.5D input ``(B, C, H, W)``: for a share ``p`` of samples every channel becomes the middle one (the slice
+    itself), which is what a slice uploaded on its own gives the network. Single-channel input is returned as is."""
+    n, channels = images.shape[:2]
+    if channels == 1 or p <= 0:
+        return images
+    lone = _chance(n, p, images.device, gen).view(n, 1, 1, 1)
+    middle = images[:, channels // 2 : channels // 2 + 1].expand_as(images)
+    return torch.where(lone, middle, images)
+
+
 def augment_batch(
     images: torch.Tensor,
     masks: torch.Tensor,
@@ -278,5 +294,6 @@ def augment_batch(
     gen: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Patches of ``patch`` pixels around ``centres``, geometry then intensity (see the module docstring)."""
+    images = drop_context(images, cfg.p_context_dropout, gen)
     images, masks = sample_patches(images, masks, centres, patch, cfg, gen)
     return augment_intensity(images, cfg, gen), masks

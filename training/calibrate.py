@@ -197,7 +197,7 @@ def calibrate(artifact: Path, volumes: list[PatientVolume], device: str = "auto"
     probabilities_by_flip: dict[bool, list[list[np.ndarray]]] = {}
     for flip in (False, True):
         segmenter.card = card.model_copy(update={"flip_averaging": flip})
-        probabilities = [[r.probability for r in segmenter.predict_batch(v.images)] for v in volumes]
+        probabilities = [[r.probability for r in segmenter.predict_volume(v.images)] for v in volumes]
         probabilities_by_flip[flip] = probabilities
         # Flip averaging must not lose a lesion the plain model (no flip, threshold 0.5, nothing removed) finds.
         plain = None if not flip else _baseline(searches[False][1])["lesion_sensitivity"]

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from brainmets.catalog import DEFAULT_ARTIFACTS_DIR
-from brainmets.inference import Segmenter, find_artifacts
+from brainmets.inference import SegmentationResult, Segmenter, find_artifacts
 from training.comparison import paired_comparison
 from training.complexity import forward_flops
 from training.data import PatientVolume, Split, discover_patients, read_patients
@@ -90,9 +90,16 @@ def pick_examples(volumes: list[PatientVolume], segmenters: dict[str, Segmenter]
     for vol in chosen:
         k = int(np.argmax([m.sum() for m in vol.masks]))
         image = vol.images[k]
-        masks = {name: seg.predict(image).mask for name, seg in segmenters.items()}
+        masks = {name: _slice_of_volume(seg, vol.images, k).mask for name, seg in segmenters.items()}
         examples.append({"image": image, "truth": vol.masks[k], "masks": masks, "caption": f"{vol.patient_id[-13:]}"})
     return examples
+
+
+def _slice_of_volume(segmenter: Segmenter, images: list[np.ndarray], k: int) -> SegmentationResult:
+    """Slice ``k`` segmented as inside its volume: with the neighbours a 2.5D model is given there."""
+    first = max(0, k - segmenter.card.context_slices)
+    window = images[first : k + segmenter.card.context_slices + 1]
+    return segmenter.predict_volume(window)[k - first]
 
 
 def score(segmenters: dict[str, Segmenter], volumes: list[PatientVolume], args: argparse.Namespace) -> dict[str, Any]:
@@ -102,7 +109,7 @@ def score(segmenters: dict[str, Segmenter], volumes: list[PatientVolume], args: 
         LOGGER.info("evaluating %s (%s) on %d patients", name, seg.version, len(volumes))
         result = evaluate_segmenter(seg, volumes)
         card = seg.card
-        result["gflops"] = forward_flops(seg.model.float().cpu(), tuple(card.input_size)) / 1e9
+        result["gflops"] = forward_flops(seg.model.float().cpu(), tuple(card.input_size), card.in_channels) / 1e9
         seg.model.to(seg.device)
         result["card"] = card.model_dump(mode="json", exclude={"test_metrics"})
         models[name] = result

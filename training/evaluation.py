@@ -1,6 +1,6 @@
 """Evaluating a segmenter on whole patients: per-patient (volume), pooled, per-slice and lesion-wise figures.
 
-Every figure goes through ``Segmenter.predict_batch``, the same path the workers use, at each slice's
+Every figure goes through ``Segmenter.predict_volume``, the same path the workers use, at each slice's
 original size. Definitions (also written into the report):
 - per-patient Dice: a patient's slices stacked into one volume, Dice of that volume; mean and median over
   patients (the primary figure).
@@ -40,7 +40,7 @@ from training.data import PatientVolume
 
 def evaluate_patient(segmenter: Segmenter, volume: PatientVolume) -> tuple[dict[str, Any], Confusion, float]:
     started = time.perf_counter()
-    results = segmenter.predict_batch(volume.images)
+    results = segmenter.predict_volume(volume.images)
     seconds = time.perf_counter() - started
     pred = segmenter.postprocess_volume(np.stack([r.mask for r in results]))  # as the volume workers do
     truth = np.stack(volume.masks)

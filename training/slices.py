@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from brainmets.imaging.neighbours import channels_for, neighbour_indices
 from brainmets.imaging.preprocess import NormalizationConfig, prepare_batch, resize_batch
 from training.data import PatientVolume
 
@@ -15,6 +16,9 @@ from training.data import PatientVolume
 @dataclass
 class SliceTensors:
     """Normalised images ``(N, 1, S, S)``, masks ``(N, 1, S, S)`` in {0, 1}, and each slice's patient.
+
+    A patient's slices are consecutive and in acquisition order; ``context`` neighbours on each side are given
+    as extra channels by ``inputs`` (2.5D), never crossing from one patient into the next.
 
     ``head_boxes`` holds each slice's head bounding box ``(y0, y1, x0, x1)`` (inclusive) in pixels, where patches
     without a lesion are centred; ``lesion_pixels`` every lesion pixel's ``(y, x)``, indexed per slice by
@@ -24,16 +28,23 @@ class SliceTensors:
     images: torch.Tensor
     masks: torch.Tensor
     patient_of: list[str]
+    context: int = 0
+    neighbours: torch.Tensor = field(init=False)
     head_boxes: torch.Tensor = field(init=False)
     lesion_pixels: torch.Tensor = field(init=False)
     lesion_offsets: torch.Tensor = field(init=False)
 
     def __post_init__(self) -> None:
+        self.neighbours = patient_neighbours(self.patient_of, self.context)
         self.head_boxes = head_boxes(self.images)
         coords = torch.nonzero(self.masks[:, 0] > 0)  # (K, 3): slice, y, x, sorted by slice
         counts = torch.bincount(coords[:, 0], minlength=len(self))
         self.lesion_offsets = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
         self.lesion_pixels = coords[:, 1:].to(torch.int16)
+
+    def inputs(self, index: torch.Tensor) -> torch.Tensor:
+        """The network inputs ``(B, 2 * context + 1, S, S)`` of the slices at ``index``."""
+        return self.images[:, 0][self.neighbours[index]]
 
     @property
     def lesion(self) -> torch.Tensor:
@@ -45,6 +56,16 @@ class SliceTensors:
 
     def __len__(self) -> int:
         return self.images.shape[0]
+
+
+def patient_neighbours(patient_of: Sequence[str], context: int) -> torch.Tensor:
+    """``(N, 2 * context + 1)`` indices of each slice's neighbours within its own patient, clamped at the ends."""
+    parts, start = [], 0
+    for end in range(1, len(patient_of) + 1):
+        if end == len(patient_of) or patient_of[end] != patient_of[start]:
+            parts.append(neighbour_indices(end - start, context) + start)
+            start = end
+    return torch.cat(parts) if parts else torch.empty(0, channels_for(context), dtype=torch.long)
 
 
 def head_boxes(images: torch.Tensor, level: float = 0.1, share: float = 0.05) -> torch.Tensor:
@@ -62,7 +83,9 @@ def head_boxes(images: torch.Tensor, level: float = 0.1, share: float = 0.05) ->
     return boxes
 
 
-def to_tensors(volumes: Sequence[PatientVolume], size: int, norm: NormalizationConfig) -> SliceTensors:
+def to_tensors(
+    volumes: Sequence[PatientVolume], size: int, norm: NormalizationConfig, context: int = 0
+) -> SliceTensors:
     images, masks, owners = [], [], []
     for vol in volumes:
         images.append(prepare_batch(vol.images, (size, size), norm))
@@ -70,7 +93,7 @@ def to_tensors(volumes: Sequence[PatientVolume], size: int, norm: NormalizationC
         # Bilinear then re-binarised keeps thin lesion edges better than nearest when shrinking.
         masks.append((resize_batch(stack, (size, size)) > 0.5).float())
         owners += [vol.patient_id] * len(vol.images)
-    return SliceTensors(torch.cat(images), torch.cat(masks), owners)
+    return SliceTensors(torch.cat(images), torch.cat(masks), owners, context)
 
 
 def sample_epoch(lesion: torch.Tensor, n: int, lesion_fraction: float, gen: torch.Generator) -> torch.Tensor:

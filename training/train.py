@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from brainmets.imaging.neighbours import channels_for
 from brainmets.imaging.preprocess import NormalizationConfig
 from brainmets.inference import ModelCard, Segmenter, save_artifact
 from brainmets.inference.artifact import TrainingData, file_sha256
@@ -128,8 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     by_id = {p.patient_id: p for p in patients}
     train_vols = read_patients([by_id[i] for i in split.train], progress=not args.no_progress)
     val_vols = read_patients([by_id[i] for i in split.val], progress=not args.no_progress)
-    train_set = to_tensors(train_vols, config.input_size, config.normalization)
-    val_set = to_tensors(val_vols, config.input_size, config.normalization)
+    train_set = to_tensors(train_vols, config.input_size, config.normalization, config.context_slices)
+    val_set = to_tensors(val_vols, config.input_size, config.normalization, config.context_slices)
     LOGGER.info(
         "train: %d patients, %d slices (%d with lesion); val: %d patients, %d slices",
         len(split.train),
@@ -186,6 +187,8 @@ def build_card(
         version=args.version or f"{config.model}-{config.preset}{stage}-{stamp:%Y%m%d}",
         network=config.network_kwargs(),
         input_size=(config.input_size, config.input_size),
+        in_channels=channels_for(config.context_slices),
+        context_slices=config.context_slices,
         normalization=config.normalization,
         threshold=config.threshold,
         recipe={

@@ -172,9 +172,9 @@ class Trainer:
         return [self.model(images)]
 
     def next_batch(self, picks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Augmented training patches ``(B, 1, P, P)`` and their masks for ``picks`` (see ``sample_epoch``)."""
+        """Augmented training patches ``(B, C, P, P)`` and their masks for ``picks`` (see ``sample_epoch``)."""
         index = picks[:, 0]
-        images = self.train_set.images[index].to(self.device)
+        images = self.train_set.inputs(index).to(self.device)
         masks = self.train_set.masks[index].to(self.device)
         centres = patch_centres(self.train_set, picks, self.generator)
         return augment_batch(
@@ -206,7 +206,8 @@ class Trainer:
             # Only the heads' bounding box (with a margin) goes through the network: outside it nothing is lesion,
             # and validating U-Net++ on whole slices would cost a third of its training time.
             rows, cols = head_window(self.val_set.head_boxes[start : start + bs], self.val_set.size)
-            images = self._to_device(self.val_set.images[start : start + bs, :, rows, cols])
+            index = torch.arange(start, min(start + bs, len(self.val_set)))
+            images = self._to_device(self.val_set.inputs(index)[:, :, rows, cols])
             masks = self.val_set.masks[start : start + bs, :, rows, cols].to(self.device)
             with self._autocast():
                 logits = model(images)
@@ -337,6 +338,11 @@ class Trainer:
             raise ValueError(
                 f"{artifact_dir} holds {card.name} with widths {card.network.get('widths')}, "
                 f"not {self.config.model} with widths {list(self.config.widths)}"
+            )
+        if card.context_slices != self.config.context_slices:
+            raise ValueError(
+                f"{artifact_dir} was trained with {card.context_slices} neighbouring slices on each side, "
+                f"not {self.config.context_slices}: set context_slices={card.context_slices}"
             )
         self.model.load_state_dict(model.state_dict())
         if self.ema is not None:

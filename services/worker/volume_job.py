@@ -38,16 +38,16 @@ def process_volume(processor: JobProcessor, job: JobMessage, result_id: int, pre
     total = canonical.shape[2]
     _progress(processor, result_id, 0, total)
     start = time.perf_counter()
-    masks: list[np.ndarray] = []
-    attention: list[np.ndarray] = []
-    for first in range(0, total, segmenter.batch_size):
-        images = [axial_slice(canonical, k) for k in range(first, min(first + segmenter.batch_size, total))]
-        for result in segmenter.predict_batch(images, with_attention=segmenter.has_attention):
-            masks.append(result.mask)
-            if result.attention is not None:
-                attention.append(result.attention)
-        _progress(processor, result_id, len(masks), total)
+    # Slices in order, so that a 2.5D model sees each slice's neighbours; views, so no copy of the volume.
+    images = [axial_slice(canonical, k) for k in range(total)]
+    results = segmenter.predict_volume(
+        images,
+        with_attention=segmenter.has_attention,
+        on_batch=lambda done: _progress(processor, result_id, done, total),
+    )
     ms = (time.perf_counter() - start) * 1000.0
+    masks = [r.mask for r in results]
+    attention = [r.attention for r in results if r.attention is not None]
     mask_canonical = segmenter.postprocess_volume(stack_axial(masks))
     mask = from_canonical(mask_canonical, volume.affine)
     mask_key = f"{prefix}/mask.nii.gz"

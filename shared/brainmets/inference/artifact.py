@@ -31,6 +31,9 @@ class ModelCard(BaseModel):
     network: dict[str, Any] = Field(description="keyword arguments of build_model")
     input_size: tuple[int, int]
     in_channels: int = 1
+    context_slices: int = Field(
+        default=0, ge=0, description="2.5D: neighbouring slices on each side given as extra input channels"
+    )
     normalization: NormalizationConfig = Field(default_factory=NormalizationConfig)
     threshold: float = 0.5
     min_component_pixels: int = Field(default=0, description="predicted components smaller than this are dropped")

@@ -1,9 +1,9 @@
-"""The one path from pixels to mask: evaluation and the workers both call ``Segmenter.predict``."""
+"""The one path from pixels to mask: evaluation and the workers both call ``Segmenter``'s predict methods."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from brainmets.imaging.neighbours import alone, neighbour_indices
 from brainmets.imaging.preprocess import prepare_batch, resize_batch
 from brainmets.inference.artifact import ModelCard, load_model
 from brainmets.inference.postprocess import postprocess, postprocess_volume
@@ -67,15 +68,48 @@ class Segmenter:
         """Segment one 2D slice of any size."""
         return self.predict_batch([image], with_attention=with_attention)[0]
 
-    @torch.inference_mode()
     def predict_batch(self, images: Sequence[np.ndarray], with_attention: bool = False) -> list[SegmentationResult]:
-        """Segment slices of any sizes; each result has its own slice's size."""
+        """Segment unrelated slices of any sizes (single uploads); each result has its own slice's size.
+
+        A 2.5D model sees each slice as its own neighbours: there are none to give it.
+        """
+        return self._predict(images, in_order=False, with_attention=with_attention)
+
+    def predict_volume(
+        self,
+        images: Sequence[np.ndarray],
+        with_attention: bool = False,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[SegmentationResult]:
+        """Segment a volume's consecutive slices, in order; a 2.5D model sees each slice's neighbours.
+
+        ``on_batch(done)`` is called after each forward pass with the number of slices segmented so far.
+        """
+        return self._predict(images, in_order=True, with_attention=with_attention, on_batch=on_batch)
+
+    @torch.inference_mode()
+    def _predict(
+        self,
+        images: Sequence[np.ndarray],
+        in_order: bool,
+        with_attention: bool,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[SegmentationResult]:
         results: list[SegmentationResult] = []
         size = tuple(self.card.input_size)
+        context, norm = self.card.context_slices, self.card.normalization
+        neighbours = neighbour_indices(len(images), context) if in_order else None
         for start in range(0, len(images), self.batch_size):
             chunk = [np.asarray(im) for im in images[start : start + self.batch_size]]
-            batch = prepare_batch(chunk, size, self.card.normalization).to(self.device)
-            probs, attention = self._forward(batch, with_attention and self.has_attention)
+            if neighbours is None:
+                batch = alone(prepare_batch(chunk, size, norm), context)
+            else:
+                # Only the slices this batch and its neighbours span are prepared, so memory stays per batch.
+                rows = neighbours[start : start + len(chunk)]
+                first, last = int(rows.min()), int(rows.max())
+                span = prepare_batch([np.asarray(im) for im in images[first : last + 1]], size, norm)
+                batch = span[:, 0][rows - first]
+            probs, attention = self._forward(batch.to(self.device), with_attention and self.has_attention)
             for k, original in enumerate(chunk):
                 shape = original.shape[-2:]
                 prob = resize_batch(probs[k : k + 1], shape)[0, 0].clamp_(0, 1).numpy()
@@ -83,6 +117,8 @@ class Segmenter:
                 if attention is not None:
                     att = resize_batch(attention[k : k + 1], shape)[0, 0].clamp_(0, 1).numpy()
                 results.append(SegmentationResult(prob, self.postprocess(prob), att))
+            if on_batch is not None:
+                on_batch(len(results))
         return results
 
     def _forward(self, batch: torch.Tensor, with_attention: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
