@@ -47,10 +47,12 @@ def test_cpu_trains_patches_then_fine_tunes_on_whole_slices_within_the_budget(tm
         assert option(first, "--init-from") is None and option(first, "--patch-size") is None
         assert option(second, "--init-from") == option(first, "--out")
         assert option(second, "--patch-size") == "0"  # whole slices
+        # Only the stage that is published is calibrated: the first stage's post-processing would go unused.
+        assert "--no-calibrate" in first and "--no-calibrate" not in second
 
 
 def test_gpu_has_one_stage_on_whole_slices(tmp_path: Path) -> None:
     calls = run_train_all(tmp_path, "gpu")
     assert [option(c, "--model") for c in calls] == ["attention_unet", "unetpp"]
     assert [option(c, "--max-minutes") for c in calls] == ["36.0", "84.0"]
-    assert all("--init-from" not in c for c in calls)
+    assert all("--init-from" not in c and "--no-calibrate" not in c for c in calls)
