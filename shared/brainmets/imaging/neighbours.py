@@ -38,4 +38,6 @@ def with_neighbours(stack: torch.Tensor, context: int) -> torch.Tensor:
 def alone(stack: torch.Tensor, context: int) -> torch.Tensor:
     """Unrelated slices ``(N, 1, H, W)`` (single uploads) as ``(N, 2 * context + 1, H, W)``: each its own
     neighbour."""
+    if context == 0:
+        return stack  # 2D models: no copy on the single-upload path
     return stack.expand(-1, channels_for(context), -1, -1).contiguous()
