@@ -21,6 +21,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
+from brainmets.imaging.neighbours import channels_for
 from brainmets.inference.artifact import load_model
 from brainmets.metrics import Confusion, scores
 from brainmets.networks import build_model
@@ -29,6 +30,7 @@ from training.augment import augment_batch
 from training.config import TrainConfig
 from training.losses import head_weights, segmentation_loss
 from training.slices import SliceTensors, patch_centres, sample_epoch
+from training.warm_start import inflate_input_channels
 
 LOGGER = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
@@ -339,14 +341,19 @@ class Trainer:
                 f"{artifact_dir} holds {card.name} with widths {card.network.get('widths')}, "
                 f"not {self.config.model} with widths {list(self.config.widths)}"
             )
-        if card.context_slices != self.config.context_slices:
+        weights = model.state_dict()
+        if card.context_slices == 0 and self.config.context_slices > 0:
+            # A 2D model starts its 2.5D twin: the neighbours' kernels start at zero, so nothing is lost.
+            weights = inflate_input_channels(weights, self.model.state_dict())
+            LOGGER.info("input kernels inflated from 1 to %d channels", channels_for(self.config.context_slices))
+        elif card.context_slices != self.config.context_slices:
             raise ValueError(
                 f"{artifact_dir} was trained with {card.context_slices} neighbouring slices on each side, "
                 f"not {self.config.context_slices}: set context_slices={card.context_slices}"
             )
-        self.model.load_state_dict(model.state_dict())
+        self.model.load_state_dict(weights)
         if self.ema is not None:
-            self.ema.module.load_state_dict(model.state_dict())
+            self.ema.module.load_state_dict(weights)
         self.initialised_from = {
             "artifact": str(artifact_dir),
             "version": card.version,

@@ -16,6 +16,7 @@ from tests.synthetic import make_slice, write_dataset
 from training import train
 from training.augment import drop_context, gaussian_blur
 from training.slices import SliceTensors
+from training.warm_start import inflate_input_channels
 
 
 def test_neighbours_are_ordered_low_to_high_and_repeat_the_end_slices() -> None:
@@ -108,7 +109,48 @@ def test_a_2_5d_model_trains_and_predicts_volumes_and_lone_slices(tmp_path: Path
     inter = (lone.mask & slices[0][1]).sum()
     assert 2 * inter / (lone.mask.sum() + slices[0][1].sum()) > 0.5
 
-    # Fine-tuning a 2.5D run from it as a 2D one is refused with the setting to use.
+    # Fine-tuning a 2D run from it is refused with the setting to use: a 2.5D kernel has no 2D equivalent.
     second = tmp_path / "runs-2d" / "attention_unet"
     with pytest.raises(ValueError, match="context_slices=1"):
         train.main([*args[:5], str(second), "--epochs", "1", "--init-from", str(out), "--no-calibrate", *tiny])
+
+
+@pytest.mark.parametrize("name", ["unetpp", "attention_unet"])
+def test_a_2d_network_starts_its_2_5d_twin_computing_exactly_what_it_did(name: str) -> None:
+    torch.manual_seed(2)
+    flat = build_model(name, widths=[8, 16, 32]).eval()
+    with torch.no_grad():  # BatchNorm statistics away from their defaults, as in a trained network
+        for module in flat.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+    twin = build_model(name, widths=[8, 16, 32], in_channels=3).eval()
+    twin.load_state_dict(inflate_input_channels(flat.state_dict(), twin.state_dict()))
+    stack = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(twin(stack), flat(stack[:, 1:2]))
+    inflated = [w for w in twin.state_dict().values() if w.dim() == 4 and w.shape[1] == 3]
+    assert len(inflated) == 1  # only the input convolution reads the slices
+    assert inflated[0][:, [0, 2]].abs().sum() == 0
+    # A 2.5D network cannot start a wider one, and other networks are refused by name.
+    wider = build_model(name, widths=[8, 16, 32], in_channels=5)
+    with pytest.raises(ValueError, match="cannot start"):
+        inflate_input_channels(twin.state_dict(), wider.state_dict())
+    with pytest.raises(ValueError, match="not the same network"):
+        inflate_input_channels(flat.state_dict(), build_model(name, widths=[8, 16]).state_dict())
+
+
+def test_a_2_5d_run_fine_tunes_a_2d_artifact(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_dataset(data, patients=6, slices=8, size=64, seed=4)
+    tiny = ["--widths", "8,16,32", "--input-size", "64", "--batch-size", "8", "--lr", "0.01", "--no-progress"]
+    flat, deep = tmp_path / "runs" / "unetpp", tmp_path / "runs-2.5d" / "unetpp"
+    common = ["--model", "unetpp", "--data", str(data), "--samples-per-epoch", "96", "--no-calibrate", *tiny]
+    train.main([*common, "--out", str(flat), "--epochs", "6"])
+    start = json.loads((flat / "model_card.json").read_text())
+    train.main([*common, "--out", str(deep), "--epochs", "1", "--init-from", str(flat), "--set", "context_slices=1"])
+    card = json.loads((deep / "model_card.json").read_text())
+    assert card["in_channels"] == 3 and card["context_slices"] == 1
+    assert card["recipe"]["initialised_from"]["version"] == start["version"]
+    # One epoch from the 2D weights keeps what they learnt (a random 2.5D start scores near zero after one).
+    assert card["validation_metrics"]["per_patient_dice_mean"] > 0.5
