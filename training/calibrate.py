@@ -25,14 +25,9 @@ from scipy import ndimage
 
 from brainmets.inference import Segmenter
 from brainmets.inference.artifact import read_card, write_card
-from brainmets.inference.postprocess import (
-    component_peaks,
-    kept_labels,
-    label_components,
-    postprocess,
-    postprocess_volume,
-)
+from brainmets.inference.postprocess import postprocess, postprocess_volume
 from brainmets.metrics import confusion, lesion_counts, scores
+from training.component_scores import PatientComponents
 from training.data import PatientVolume, Split, discover_patients, read_patients
 from training.evaluation import evaluate_segmenter
 
@@ -80,30 +75,28 @@ def search(
     """
     full = np.ones((3, 3, 3), bool)
     truth_labels = [ndimage.label(np.stack(t), structure=full)[0] for t in truths]
-    truth_stacks = [np.stack(t) for t in truths]
     n_true = sum(int(lab.max()) for lab in truth_labels)
     grid = []
     for threshold in THRESHOLDS:
-        labelled = []
-        for patient in probabilities:
-            components = [(p, *label_components(p >= threshold)) for p in patient]
-            labelled.append([(lab, sizes, component_peaks(p, lab, sizes)) for p, lab, sizes in components])
+        components = [
+            PatientComponents.build(patient, lesions, threshold)
+            for patient, lesions in zip(probabilities, truth_labels, strict=True)
+        ]
         unfiltered_sensitivity = None
         # Many settings keep the same components; each distinct choice is scored once.
         scored: dict[bytes, tuple[float, float, float]] = {}
         for min_px in MIN_PIXELS:
             for min_peak in (peak for peak in MIN_PEAKS if peak == 0 or peak > threshold):
-                keeps = [[kept_labels(sizes, min_px, peaks, min_peak) for _, sizes, peaks in pt] for pt in labelled]
-                choice = b"".join(np.packbits(keep).tobytes() for patient in keeps for keep in patient)
+                keeps = [c.kept(min_px, min_peak) for c in components]
+                choice = b"".join(np.packbits(keep).tobytes() for keep in keeps)
                 if choice not in scored:
-                    masks = [
-                        np.stack([keep[lab] for (lab, _, _), keep in zip(patient, kept, strict=True)])
-                        for patient, kept in zip(labelled, keeps, strict=True)
-                    ]
-                    dice = [scores(confusion(m, t))["dice"] for m, t in zip(masks, truth_stacks, strict=True)]
-                    fp = [lesion_counts(m, t).false_positive_lesions for m, t in zip(masks, truth_stacks, strict=True)]
-                    sensitivity = _detected(truth_labels, masks) / n_true if n_true else 1.0
-                    scored[choice] = (float(np.mean(dice)), sensitivity, float(np.mean(fp)))
+                    pairs = list(zip(components, keeps, strict=True))
+                    detected = sum(c.detected(keep) for c, keep in pairs)
+                    scored[choice] = (
+                        float(np.mean([c.dice(keep) for c, keep in pairs])),
+                        detected / n_true if n_true else 1.0,
+                        float(np.mean([c.false_positive_lesions(keep) for c, keep in pairs])),
+                    )
                 dice_mean, sensitivity, fp_mean = scored[choice]
                 if min_px == 0 and min_peak == 0:
                     unfiltered_sensitivity = sensitivity
