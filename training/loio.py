@@ -5,7 +5,10 @@
 For each institution of the split's training and validation patients, each model is trained with the recipe on
 the other institutions and scored on the held-out one (whole patients at their original size, threshold 0.5, no
 post-processing, as in the ablation). Test patients are never used. The budget defaults to the ablation's short
-one; ``--budget`` passes other ``training.train`` arguments. Results go to ``OUT/loio.json`` and ``OUT/loio.md``.
+one; ``--budget`` passes other ``training.train`` arguments. ``--stages recipe`` runs every stage of
+``train_all.sh cpu`` per fold, each from the last one's weights and scored on the held-out site: the patch stage on
+that budget, then whole slices and 2.5D whole slices for ``STAGE_EPOCHS`` each. Results go to ``OUT/loio.json``
+and ``OUT/loio.md``.
 """
 
 from __future__ import annotations
@@ -25,12 +28,55 @@ from training.ablate import DEFAULT_SPLIT, SHORT_BUDGET, Variant, run_variant
 from training.data import Split, institution_of
 
 LOGGER = logging.getLogger("training.loio")
+# The whole-slice stages' arguments, as in training/train_all.sh, on a short budget.
+WHOLE_SLICES = [
+    "input_size=256",
+    "patch_size=null",
+    "batch_size=8",
+    "lr=0.0005",
+    "warmup_epochs=0.2",
+    "lesion_fraction=0.33",
+    "ema_decay=0.998",
+    "val_every=1",
+]
+STAGE_EPOCHS = ["--epochs", "2", "--samples-per-epoch", "1600"]
+STAGES = ("patches", "recipe")
 
 
 def loio_variant(model: str, site: str) -> Variant:
     """The recipe with ``site`` held out; named as the ablation's own run, so one study's folder serves both."""
     prefix = "" if model == "attention_unet" else f"{model}_"
     return Variant(f"{prefix}loio_{site}", "institution", f"the recipe, {site} held out", model=model, holdout=site)
+
+
+def fold_variants(model: str, site: str, stages: str = "patches") -> list[tuple[str, Variant]]:
+    """A fold's runs, each named by its stage: the patch stage alone, or every stage of the recipe."""
+    patches = loio_variant(model, site)
+    if stages == "patches":
+        return [("patches", patches)]
+    slices = Variant(
+        f"{patches.name}_slices",
+        "institution",
+        f"the recipe's whole-slice stage from {patches.name}, {site} held out",
+        WHOLE_SLICES,
+        model=model,
+        holdout=site,
+        extra_args=STAGE_EPOCHS,
+        reference=patches.name,
+        init_from=patches.name,
+    )
+    context = Variant(
+        f"{patches.name}_context",
+        "institution",
+        f"the recipe's 2.5D stage from {slices.name}, {site} held out",
+        [*WHOLE_SLICES, "context_slices=1"],
+        model=model,
+        holdout=site,
+        extra_args=STAGE_EPOCHS,
+        reference=slices.name,
+        init_from=slices.name,
+    )
+    return [("patches", patches), ("+ whole slices", slices), ("+ 2.5D", context)]
 
 
 def sites_of(split: Split) -> list[str]:
@@ -42,22 +88,25 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         return "n/a" if v is None else f"{v:.{digits}f}"
 
     lines = [
-        "| model | held-out site | patients | per-patient Dice | pooled Dice | lesion sens. | small-lesion sens. "
-        "| FP lesions / patient |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | stage | held-out site | patients | per-patient Dice | pooled Dice | lesion sens. "
+        "| small-lesion sens. | FP lesions / patient | training min |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {DISPLAY_NAMES.get(r['model'], r['model'])} | {r['holdout']} | {r['validation_patients']} | "
+            f"| {DISPLAY_NAMES.get(r['model'], r['model'])} | {r.get('stage', 'patches')} | {r['holdout']} | "
+            f"{r['validation_patients']} | "
             f"{f(r['per_patient_dice'])} | {f(r['pooled_dice'])} | {f(r['lesion_sensitivity'])} | "
-            f"{f(r['small_lesion_sensitivity'])} | {f(r['false_positive_lesions_per_patient'], 2)} |"
+            f"{f(r['small_lesion_sensitivity'])} | {f(r['false_positive_lesions_per_patient'], 2)} | "
+            f"{f(r['training_min'], 1)} |"
         )
-    for model in dict.fromkeys(r["model"] for r in rows):
-        mine = [r for r in rows if r["model"] == model]
+    for model, stage in dict.fromkeys((r["model"], r.get("stage", "patches")) for r in rows):
+        mine = [r for r in rows if r["model"] == model and r.get("stage", "patches") == stage]
         weights = np.array([r["validation_patients"] for r in mine], float)
         mean = float(np.average([r["per_patient_dice"] for r in mine], weights=weights))
         lines.append(
-            f"| {DISPLAY_NAMES.get(model, model)} | all sites, by patient | {int(weights.sum())} | {mean:.3f} | | | | |"
+            f"| {DISPLAY_NAMES.get(model, model)} | {stage} | all sites, by patient | {int(weights.sum())} | "
+            f"{mean:.3f} | | | | | |"
         )
     return "\n".join(lines) + "\n"
 
@@ -70,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--models", type=lambda s: [m for m in s.split(",") if m], default=list(MODEL_NAMES))
     p.add_argument("--sites", type=lambda s: [x for x in s.split(",") if x], help="default: every site")
     p.add_argument("--budget", type=shlex.split, default=SHORT_BUDGET, help="training.train arguments, quoted")
+    p.add_argument("--stages", choices=STAGES, default="patches", help="the patch stage alone, or every stage")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     split = Split.load(args.split)
@@ -77,10 +127,12 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for site in sites:
         for model in args.models:
-            variant = loio_variant(model, site)
-            rows.append(run_variant(variant, args.data, args.out, args.split, sys.executable, args.budget))
-            (args.out / "loio.json").write_text(json.dumps(rows, indent=2) + "\n")
-            (args.out / "loio.md").write_text(markdown(rows))
+            for stage, variant in fold_variants(model, site, args.stages):
+                # The later stages set their own epochs; the budget's other arguments apply to every stage.
+                row = run_variant(variant, args.data, args.out, args.split, sys.executable, args.budget)
+                rows.append({**row, "stage": stage})
+                (args.out / "loio.json").write_text(json.dumps(rows, indent=2) + "\n")
+                (args.out / "loio.md").write_text(markdown(rows))
     print(markdown(rows))
 
 
