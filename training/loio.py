@@ -89,7 +89,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
     lines = [
         "| model | stage | held-out site | patients | per-patient Dice | pooled Dice | lesion sens. "
-        "| small-lesion sens. | FP lesions / patient | training min |",
+        "| small-lesion sens. | FP lesions / patient | training min, with earlier stages |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
