@@ -65,6 +65,18 @@ MODERATE_AUGMENT = [
     "augment.p_bias_field=0.1",
     "augment.p_curve=0.1",
 ]
+# The whole-slice stages' arguments, as in training/train_all.sh (whole 256 x 256 slices, batch 8, a fifth of the
+# peak learning rate, a third lesion slices, a shorter weight average).
+WHOLE_SLICES = [
+    "input_size=256",
+    "patch_size=null",
+    "batch_size=8",
+    "lr=0.0005",
+    "warmup_epochs=0.2",
+    "lesion_fraction=0.33",
+    "ema_decay=0.998",
+    "val_every=1",
+]
 # The previous recipe: whole slices resized to 128 x 128, soft Dice alone, no weight average, light augmentation.
 OLD_RECIPE = ["input_size=128", "patch_size=null", "loss=dice", "ema_decay=null", *LIGHT_AUGMENT]
 
@@ -104,9 +116,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("resize_128", "native resolution", "whole slices resized to 128 x 128 instead of native-resolution patches",
             ["input_size=128", "patch_size=null"]),
     Variant("finetune_256", "native resolution", "the recipe, then 200 steps of whole 256 x 256 slices (batch 8)",
-            ["input_size=256", "patch_size=null", "batch_size=8", "lr=0.0005", "warmup_epochs=0.2",
-             "lesion_fraction=0.33", "ema_decay=0.998", "val_every=1"],
-            extra_args=["--epochs", "2", "--samples-per-epoch", "800"], init_from="recipe"),
+            WHOLE_SLICES, extra_args=["--epochs", "2", "--samples-per-epoch", "800"], init_from="recipe"),
     Variant("no_ema", "weight EMA", "no weight average", ["ema_decay=null"]),
     Variant("dice_only", "Dice + BCE", "soft Dice alone", ["loss=dice"]),
     Variant("lr_4e-3", "learning rate", "peak learning rate 4e-3 (recipe 2e-3)", ["lr=0.004"]),

@@ -91,9 +91,9 @@ class PatientComponents:
             sizes=joined(sizes, np.int64),
             peaks=joined(peaks, np.float32),
             overlap=joined(overlap, np.int64),
-            touch_component=touch[0].astype(np.int64) - 1,
-            touch_lesion=touch[1].astype(np.int64),
-            edges=(np.concatenate(edges, axis=1) if edges else np.zeros((2, 0), np.int64)).astype(np.int64) - 1,
+            touch_component=touch[0] - 1,
+            touch_lesion=touch[1],
+            edges=(np.concatenate(edges, axis=1) if edges else np.zeros((2, 0), np.int64)) - 1,
             truth_pixels=int(np.count_nonzero(lesions)),
         )
 

@@ -24,21 +24,11 @@ from typing import Any
 import numpy as np
 
 from brainmets.networks import DISPLAY_NAMES, MODEL_NAMES
-from training.ablate import DEFAULT_SPLIT, SHORT_BUDGET, Variant, run_variant
+from training.ablate import DEFAULT_SPLIT, SHORT_BUDGET, WHOLE_SLICES, Variant, run_variant
 from training.data import Split, institution_of
 
 LOGGER = logging.getLogger("training.loio")
-# The whole-slice stages' arguments, as in training/train_all.sh, on a short budget.
-WHOLE_SLICES = [
-    "input_size=256",
-    "patch_size=null",
-    "batch_size=8",
-    "lr=0.0005",
-    "warmup_epochs=0.2",
-    "lesion_fraction=0.33",
-    "ema_decay=0.998",
-    "val_every=1",
-]
+# The whole-slice stages' length on a short budget.
 STAGE_EPOCHS = ["--epochs", "2", "--samples-per-epoch", "1600"]
 STAGES = ("patches", "recipe")
 
@@ -54,28 +44,22 @@ def fold_variants(model: str, site: str, stages: str = "patches") -> list[tuple[
     patches = loio_variant(model, site)
     if stages == "patches":
         return [("patches", patches)]
-    slices = Variant(
-        f"{patches.name}_slices",
-        "institution",
-        f"the recipe's whole-slice stage from {patches.name}, {site} held out",
-        WHOLE_SLICES,
-        model=model,
-        holdout=site,
-        extra_args=STAGE_EPOCHS,
-        reference=patches.name,
-        init_from=patches.name,
-    )
-    context = Variant(
-        f"{patches.name}_context",
-        "institution",
-        f"the recipe's 2.5D stage from {slices.name}, {site} held out",
-        [*WHOLE_SLICES, "context_slices=1"],
-        model=model,
-        holdout=site,
-        extra_args=STAGE_EPOCHS,
-        reference=slices.name,
-        init_from=slices.name,
-    )
+
+    def stage(suffix: str, what: str, start: Variant, overrides: list[str]) -> Variant:
+        return Variant(
+            f"{patches.name}_{suffix}",
+            "institution",
+            f"the recipe's {what} stage from {start.name}, {site} held out",
+            overrides,
+            model=model,
+            holdout=site,
+            extra_args=STAGE_EPOCHS,
+            reference=start.name,
+            init_from=start.name,
+        )
+
+    slices = stage("slices", "whole-slice", patches, WHOLE_SLICES)
+    context = stage("context", "2.5D", slices, [*WHOLE_SLICES, "context_slices=1"])
     return [("patches", patches), ("+ whole slices", slices), ("+ 2.5D", context)]
 
 
@@ -94,14 +78,14 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     ]
     for r in rows:
         lines.append(
-            f"| {DISPLAY_NAMES.get(r['model'], r['model'])} | {r.get('stage', 'patches')} | {r['holdout']} | "
+            f"| {DISPLAY_NAMES.get(r['model'], r['model'])} | {r['stage']} | {r['holdout']} | "
             f"{r['validation_patients']} | "
             f"{f(r['per_patient_dice'])} | {f(r['pooled_dice'])} | {f(r['lesion_sensitivity'])} | "
             f"{f(r['small_lesion_sensitivity'])} | {f(r['false_positive_lesions_per_patient'], 2)} | "
             f"{f(r['training_min'], 1)} |"
         )
-    for model, stage in dict.fromkeys((r["model"], r.get("stage", "patches")) for r in rows):
-        mine = [r for r in rows if r["model"] == model and r.get("stage", "patches") == stage]
+    for model, stage in dict.fromkeys((r["model"], r["stage"]) for r in rows):
+        mine = [r for r in rows if r["model"] == model and r["stage"] == stage]
         weights = np.array([r["validation_patients"] for r in mine], float)
         mean = float(np.average([r["per_patient_dice"] for r in mine], weights=weights))
         lines.append(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from training.loio import WHOLE_SLICES, fold_variants, markdown
+from training.ablate import WHOLE_SLICES
+from training.loio import fold_variants, markdown
 
 TRAIN_ALL = Path(__file__).resolve().parents[2] / "training" / "train_all.sh"
 
