@@ -34,6 +34,10 @@ from training.warm_start import inflate_input_channels
 
 LOGGER = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
+# With a wall-time budget, the schedule is first fitted after this many timed steps, well inside the first epoch: on
+# a slow CPU one epoch can be most of a stage's budget, and a schedule fitted only after it would end there at the
+# peak learning rate. The first steps are not timed: they carry one-off costs (allocation, kernel choice).
+UNTIMED_STEPS, PROBE_STEPS = 2, 10
 
 
 def seed_everything(seed: int) -> None:
@@ -81,10 +85,14 @@ def head_window(boxes: torch.Tensor, size: int, margin: int = 16, multiple: int 
 @dataclass
 class TrainState:
     epoch: int = 0
+    step: int = 0  # optimiser steps taken
     best_metric: float = -1.0
     best_epoch: int = -1
     elapsed_s: float = 0.0
-    planned_epochs: int = 0  # the configured epochs, or fewer once a wall-time budget shows they will not fit
+    # The configured epochs' steps, or fewer once a wall-time budget shows they will not fit; the last epoch may
+    # then be cut short, and the learning rate still reaches its floor at the last step.
+    planned_steps: int = 0
+    validation_s: float = 0.0  # the last validation's wall time: the schedule leaves room for the ones to come
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -114,7 +122,9 @@ class Trainer:
         )
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.steps_per_epoch = max(1, math.ceil(self.samples_per_epoch / config.batch_size))
-        self.state = TrainState(planned_epochs=config.epochs)
+        self.state = TrainState(planned_steps=config.epochs * self.steps_per_epoch)
+        self.clock: Callable[[], float] = time.perf_counter
+        self._step_times: list[float] = []  # this invocation's, so a run resumed on another machine is re-timed
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.amp_dtype = training_dtype(config, device)
         self.scaler = torch.amp.GradScaler(enabled=self.amp_dtype == torch.float16)
@@ -139,6 +149,11 @@ class Trainer:
         return self.state.elapsed_s + before
 
     @property
+    def planned_epochs(self) -> int:
+        """Epochs the schedule spans, the last one possibly cut short."""
+        return math.ceil(self.state.planned_steps / self.steps_per_epoch)
+
+    @property
     def precision(self) -> str:
         return precision_name(self.amp_dtype)
 
@@ -148,9 +163,9 @@ class Trainer:
         return self.ema.module if self.ema is not None else self.model
 
     def _lr_factor(self, step: int) -> float:
-        """Linear warm-up, then cosine (or nnU-Net's polynomial) decay to ``min_lr_ratio`` at the last epoch."""
+        """Linear warm-up, then cosine (or nnU-Net's polynomial) decay to ``min_lr_ratio`` at the last step."""
         warmup = max(1, int(self.config.warmup_epochs * self.steps_per_epoch))
-        total = self.state.planned_epochs * self.steps_per_epoch
+        total = self.state.planned_steps
         if step < warmup:
             return (step + 1) / warmup
         progress = min(1.0, (step - warmup) / max(1, total - warmup))
@@ -240,7 +255,7 @@ class Trainer:
         LOGGER.info(
             "epoch %d/%d: loss %.4f, val per-patient Dice %s (best %.4f at %d), %.1f min",
             row["epoch"],
-            self.state.planned_epochs,
+            self.planned_epochs,
             row["train_loss"],
             "-" if metric is None else f"{metric:.4f}",
             self.state.best_metric,
@@ -250,35 +265,39 @@ class Trainer:
         patience = self.config.patience
         return patience is not None and self.state.epoch - self.state.best_epoch > patience
 
-    def fit_to_budget(self) -> None:
-        """With a wall-time budget, shorten the schedule as soon as the epochs so far show it will not fit.
+    def fit_to_budget(self, elapsed_s: float) -> None:
+        """With a wall-time budget, shorten the schedule as soon as the steps timed so far show it will not fit.
 
-        Checked after every epoch (a machine can slow down mid-run), with the mean epoch time so far. The learning
-        rate then still decays to its floor by the last epoch that fits, instead of the run being cut off
-        mid-schedule on a slower machine.
+        Checked once ``PROBE_STEPS`` steps have been timed and after every epoch (a machine can slow down mid-run),
+        with the mean step time and the last validation's time, leaving room for the validation that ends the run.
+        The learning rate then still decays to its floor by the last step that fits, instead of the run being cut
+        off mid-schedule on a slower machine. The schedule is only ever shortened, so the rate never rises again.
         """
         budget = self.config.max_minutes
-        if not budget or self.state.epoch == 0:
+        timed = self._step_times[UNTIMED_STEPS:] or self._step_times  # an epoch of a few steps: all there are
+        if not budget or not timed:
             return
-        per_epoch = self.state.elapsed_s / self.state.epoch
-        fits = max(self.state.epoch, int(budget * 60 // per_epoch))
-        if fits < self.state.planned_epochs:
+        step_s = sum(timed) / len(timed)
+        validation_per_step = self.state.validation_s / (self.config.val_every * self.steps_per_epoch)
+        room = budget * 60 - elapsed_s - self.state.validation_s
+        fits = max(self.state.step, 1, self.state.step + int(max(0.0, room) // (step_s + validation_per_step)))
+        if fits < self.state.planned_steps:
             LOGGER.warning(
-                "%.0f s per epoch: %d of %d epochs fit in %.0f minutes; the schedule now ends at epoch %d",
-                per_epoch,
+                "%.2f s per step: %d of %d steps (%.1f epochs) fit in %.0f minutes; the schedule now ends there",
+                step_s,
                 fits,
-                self.state.planned_epochs,
+                self.state.planned_steps,
+                fits / self.steps_per_epoch,
                 budget,
-                fits,
             )
-            self.state.planned_epochs = fits
+            self.state.planned_steps = fits
 
     def _out_of_time(self, extra_s: float = 0.0) -> bool:
         budget = self.config.max_minutes
         return bool(budget) and self.state.elapsed_s + extra_s > budget * 60  # type: ignore[operator]
 
     def _validate_now(self, epoch: int, epoch_s: float) -> bool:
-        last = epoch >= self.state.planned_epochs or self._out_of_time(2 * epoch_s)
+        last = self.state.step >= self.state.planned_steps or self._out_of_time(2 * epoch_s)
         return epoch % self.config.val_every == 0 or last
 
     def fit(self, progress: bool = True) -> TrainState:
@@ -290,36 +309,48 @@ class Trainer:
             self.steps_per_epoch,
             self.config.batch_size,
         )
-        while self.state.epoch < self.state.planned_epochs:
+        while self.state.step < self.state.planned_steps:
             epoch = self.state.epoch + 1
-            started = time.perf_counter()
+            started = self.clock()
             order = sample_epoch(
                 self.train_set.lesion, self.samples_per_epoch, self.config.lesion_fraction, self.generator
             )
             losses = []
             bar = tqdm(
                 range(self.steps_per_epoch),
-                desc=f"epoch {epoch}/{self.state.planned_epochs}",
+                desc=f"epoch {epoch}/{self.planned_epochs}",
                 disable=not progress,
                 leave=False,
             )
-            for step in bar:
-                picks = order[step * self.config.batch_size : (step + 1) * self.config.batch_size]
-                if len(picks) == 0:
+            for k in bar:
+                picks = order[k * self.config.batch_size : (k + 1) * self.config.batch_size]
+                if len(picks) == 0 or self.state.step >= self.state.planned_steps:
                     break
+                step_started = self.clock()
                 losses.append(self.train_step(*self.next_batch(picks)))
+                self.state.step += 1
+                self._step_times.append(self.clock() - step_started)
+                if len(self._step_times) == UNTIMED_STEPS + PROBE_STEPS:
+                    self.fit_to_budget(self.state.elapsed_s + self.clock() - started)
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
             row: dict[str, float] = {
                 "epoch": epoch,
+                "step": self.state.step,
                 "lr": self.optimizer.param_groups[0]["lr"],
                 "train_loss": float(np.mean(losses)),
             }
-            if self._validate_now(epoch, time.perf_counter() - started):
+            # Fitted before deciding whether to validate, so that an epoch the budget makes the last is validated.
+            self.fit_to_budget(self.state.elapsed_s + self.clock() - started)
+            validate = self._validate_now(epoch, self.clock() - started)
+            if validate:
+                validation_started = self.clock()
                 row.update(self.validation_step())
-            self.state.elapsed_s += time.perf_counter() - started
+                self.state.validation_s = self.clock() - validation_started
+            self.state.elapsed_s += self.clock() - started
             row["elapsed_s"] = round(self.state.elapsed_s, 1)
             self.state.epoch = epoch
-            self.fit_to_budget()
+            if validate:  # and again with the validation's time, now known
+                self.fit_to_budget(self.state.elapsed_s)
             if self.on_epoch_end(row):
                 LOGGER.info("early stop: no improvement for %d epochs", self.config.patience)
                 break
@@ -400,14 +431,18 @@ class Trainer:
         if payload.get("augment_generator") is not None:
             self.augment_generator.set_state(payload["augment_generator"])
         torch.set_rng_state(payload["torch_rng"])
-        state: dict[str, Any] = {"planned_epochs": self.config.epochs, **payload["state"]}
-        self.state = TrainState(**state)
+        saved = dict(payload["state"])
+        if "planned_epochs" in saved:  # a checkpoint from before schedules were planned in steps
+            saved["planned_steps"] = saved.pop("planned_epochs") * self.steps_per_epoch
+            saved["step"] = saved["epoch"] * self.steps_per_epoch
+        self.state = TrainState(**saved)
         # A resumed run follows this invocation's epochs, within what its wall-time budget already allowed.
-        budgeted = self.state.planned_epochs if self.config.max_minutes else self.config.epochs
-        self.state.planned_epochs = min(self.config.epochs, budgeted)
+        configured = self.config.epochs * self.steps_per_epoch
+        budgeted = self.state.planned_steps if self.config.max_minutes else configured
+        self.state.planned_steps = min(configured, budgeted)
         self.best_weights = payload["best_weights"]
         self.initialised_from = payload.get("initialised_from")
-        LOGGER.info("resumed %s at epoch %d of %d", path, self.state.epoch, self.state.planned_epochs)
+        LOGGER.info("resumed %s at epoch %d of %d", path, self.state.epoch, self.planned_epochs)
         return True
 
     def _write_history(self) -> None:

@@ -3,7 +3,9 @@ exported, and an epoch's patches mix lesion-centred and other patches."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -12,7 +14,7 @@ from brainmets.inference import ModelCard, save_artifact
 from training.config import apply_overrides, preset_config
 from training.losses import segmentation_loss
 from training.slices import SliceTensors, sample_epoch
-from training.trainer import Trainer, head_window
+from training.trainer import CHECKPOINT, Trainer, head_window
 
 
 def tiny_data(n: int = 8, size: int = 32) -> SliceTensors:
@@ -36,18 +38,75 @@ def test_a_wall_time_budget_fits_the_schedule_after_the_first_epoch(tmp_path: Pa
     trainer = tiny_trainer(tmp_path, max_minutes=1e-9, val_every=1)
     state = trainer.fit(progress=False)
     # The first epoch already spends the budget: the schedule ends there, and the epoch is validated.
-    assert state.planned_epochs == 1 and state.epoch == 1
+    assert trainer.planned_epochs == 1 and state.epoch == 1 and state.step == state.planned_steps
     assert "val_dice_per_patient" in state.history[-1] and state.best_epoch == 1
 
 
-def test_the_fitted_schedule_decays_to_its_floor_by_the_last_epoch_that_fits(tmp_path: Path) -> None:
-    trainer = tiny_trainer(tmp_path, max_minutes=3.0, epochs=10)
-    trainer.state.epoch, trainer.state.elapsed_s = 1, 60.0  # one minute an epoch: three fit
-    trainer.fit_to_budget()
-    assert trainer.state.planned_epochs == 3
-    last_step = 3 * trainer.steps_per_epoch  # the schedule position after the last step of epoch 3
-    assert trainer._lr_factor(last_step) == pytest.approx(trainer.config.min_lr_ratio, abs=0.01)
-    assert trainer._lr_factor(trainer.steps_per_epoch) > 0.5  # still high after the first epoch
+class Clock:
+    """A wall clock that moves only when the test says: each training step and each validation take fixed times."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def ticking(self, work: Callable[..., Any], seconds: float) -> Callable[..., Any]:
+        def timed(*args: Any) -> Any:
+            result = work(*args)
+            self.now += seconds
+            return result
+
+        return timed
+
+
+def test_on_a_slow_machine_the_schedule_is_fitted_within_the_first_epoch_and_may_end_mid_epoch(
+    tmp_path: Path,
+) -> None:
+    # 20 steps an epoch of 1 s each, 5 s a validation, a 40 s budget: the 200 configured steps cannot fit. Fitted
+    # only after the first epoch, the run would end there at almost the peak learning rate.
+    trainer = tiny_trainer(tmp_path, epochs=10, samples_per_epoch=80, val_every=1, max_minutes=40 / 60)
+    clock = trainer.clock = Clock()
+    trainer.train_step = clock.ticking(trainer.train_step, 1.0)  # type: ignore[method-assign]
+    trainer.validation_step = clock.ticking(trainer.validation_step, 5.0)  # type: ignore[method-assign]
+    planned = []
+    fit = trainer.fit_to_budget
+
+    def recorded(elapsed_s: float) -> None:
+        fit(elapsed_s)
+        planned.append((trainer.state.step, trainer.state.planned_steps))
+
+    trainer.fit_to_budget = recorded  # type: ignore[method-assign]
+    state = trainer.fit(progress=False)
+    # After 12 steps (two untimed): 28 s left at 1 s a step. After the first epoch's validation: 10 s left once the
+    # last validation is set aside, at 1.25 s a step with validations.
+    assert [p for p in planned if p[0] in (12, 20)] == [(12, 40), (20, 40), (20, 28)]
+    assert state.step == state.planned_steps == 28 and state.epoch == 2  # the second epoch cut short
+    assert [r["step"] for r in state.history] == [20, 28]
+    assert all("val_dice_per_patient" in r for r in state.history)
+    assert clock.now <= 40.0  # within the budget, the last validation included
+    floor = trainer.config.lr * trainer.config.min_lr_ratio
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(floor)  # decayed by the last step
+
+
+def test_a_budget_that_holds_the_configured_epochs_changes_nothing(tmp_path: Path) -> None:
+    trainer = tiny_trainer(tmp_path, epochs=3, val_every=1, max_minutes=60.0)
+    state = trainer.fit(progress=False)
+    assert state.planned_steps == 3 * trainer.steps_per_epoch == state.step and state.epoch == 3
+
+
+def test_a_checkpoint_that_planned_in_epochs_resumes(tmp_path: Path) -> None:
+    first = tiny_trainer(tmp_path, epochs=3, val_every=1)
+    first.state.epoch = 1
+    first.save_checkpoint()
+    payload = torch.load(tmp_path / CHECKPOINT, weights_only=False)
+    state = payload["state"]
+    del state["step"], state["planned_steps"], state["validation_s"]
+    state["planned_epochs"] = 3
+    torch.save(payload, tmp_path / CHECKPOINT)
+    second = tiny_trainer(tmp_path, epochs=3, val_every=1)
+    assert second.resume()
+    assert (second.state.step, second.state.planned_steps) == (second.steps_per_epoch, 3 * second.steps_per_epoch)
 
 
 def test_without_a_budget_every_epoch_runs_and_validation_follows_val_every(tmp_path: Path) -> None:
