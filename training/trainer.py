@@ -36,8 +36,9 @@ LOGGER = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 # With a wall-time budget, the schedule is first fitted after this many timed steps, well inside the first epoch: on
 # a slow CPU one epoch can be most of a stage's budget, and a schedule fitted only after it would end there at the
-# peak learning rate. The first steps are not timed: they carry one-off costs (allocation, kernel choice).
-UNTIMED_STEPS, PROBE_STEPS = 2, 10
+# peak learning rate. The first steps are not timed: they carry one-off costs (allocation, kernel choice). It is
+# fitted again every REFIT_STEPS steps: the first steps can run a third slower than the rest.
+UNTIMED_STEPS, PROBE_STEPS, REFIT_STEPS = 2, 10, 25
 
 
 def seed_everything(seed: int) -> None:
@@ -265,13 +266,15 @@ class Trainer:
         patience = self.config.patience
         return patience is not None and self.state.epoch - self.state.best_epoch > patience
 
-    def fit_to_budget(self, elapsed_s: float) -> None:
-        """With a wall-time budget, shorten the schedule as soon as the steps timed so far show it will not fit.
+    def fit_to_budget(self, elapsed_s: float, log: bool = True) -> None:
+        """With a wall-time budget, plan as many steps as the times measured so far say will fit, up to the
+        configured epochs.
 
-        Checked once ``PROBE_STEPS`` steps have been timed and after every epoch (a machine can slow down mid-run),
-        with the mean step time and the last validation's time, leaving room for the validation that ends the run.
-        The learning rate then still decays to its floor by the last step that fits, instead of the run being cut
-        off mid-schedule on a slower machine. The schedule is only ever shortened, so the rate never rises again.
+        Fitted once ``PROBE_STEPS`` steps have been timed, every ``REFIT_STEPS`` steps after, and at every epoch's
+        end (a machine's speed changes mid-run), with the mean step time and the last validation's time, leaving
+        room for the validation that ends the run. The learning rate then decays to its floor by the last step
+        that fits, instead of the run being cut off mid-schedule on a slower machine. Refits are small corrections:
+        where the plan grows, the rate rises by as little.
         """
         budget = self.config.max_minutes
         timed = self._step_times[UNTIMED_STEPS:] or self._step_times  # an epoch of a few steps: all there are
@@ -281,16 +284,17 @@ class Trainer:
         validation_per_step = self.state.validation_s / (self.config.val_every * self.steps_per_epoch)
         room = budget * 60 - elapsed_s - self.state.validation_s
         fits = max(self.state.step, 1, self.state.step + int(max(0.0, room) // (step_s + validation_per_step)))
-        if fits < self.state.planned_steps:
-            LOGGER.warning(
-                "%.2f s per step: %d of %d steps (%.1f epochs) fit in %.0f minutes; the schedule now ends there",
+        fits = min(fits, self.config.epochs * self.steps_per_epoch)
+        if fits != self.state.planned_steps and log:
+            LOGGER.info(
+                "%.2f s per step: %d steps (%.1f epochs) fit in %.0f minutes, planned %d; the schedule now ends there",
                 step_s,
                 fits,
-                self.state.planned_steps,
                 fits / self.steps_per_epoch,
                 budget,
+                self.state.planned_steps,
             )
-            self.state.planned_steps = fits
+        self.state.planned_steps = fits
 
     def _out_of_time(self, extra_s: float = 0.0) -> bool:
         budget = self.config.max_minutes
@@ -330,8 +334,9 @@ class Trainer:
                 losses.append(self.train_step(*self.next_batch(picks)))
                 self.state.step += 1
                 self._step_times.append(self.clock() - step_started)
-                if len(self._step_times) == UNTIMED_STEPS + PROBE_STEPS:
-                    self.fit_to_budget(self.state.elapsed_s + self.clock() - started)
+                timed = len(self._step_times) - UNTIMED_STEPS - PROBE_STEPS
+                if timed >= 0 and timed % REFIT_STEPS == 0:
+                    self.fit_to_budget(self.state.elapsed_s + self.clock() - started, log=timed == 0)
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
             row: dict[str, float] = {
                 "epoch": epoch,

@@ -72,8 +72,8 @@ def test_on_a_slow_machine_the_schedule_is_fitted_within_the_first_epoch_and_may
     planned = []
     fit = trainer.fit_to_budget
 
-    def recorded(elapsed_s: float) -> None:
-        fit(elapsed_s)
+    def recorded(elapsed_s: float, log: bool = True) -> None:
+        fit(elapsed_s, log)
         planned.append((trainer.state.step, trainer.state.planned_steps))
 
     trainer.fit_to_budget = recorded  # type: ignore[method-assign]
