@@ -39,6 +39,7 @@ CHECKPOINT = "checkpoint.pt"
 # peak learning rate. The first steps are not timed: they carry one-off costs (allocation, kernel choice). It is
 # fitted again every REFIT_STEPS steps: the first steps can run a third slower than the rest.
 UNTIMED_STEPS, PROBE_STEPS, REFIT_STEPS = 2, 10, 25
+RECENT_STEPS = 50  # the steps whose mean time predicts the rest: the machine's speed now, not at the start
 
 
 def seed_everything(seed: int) -> None:
@@ -280,7 +281,8 @@ class Trainer:
         timed = self._step_times[UNTIMED_STEPS:] or self._step_times  # an epoch of a few steps: all there are
         if not budget or not timed:
             return
-        step_s = sum(timed) / len(timed)
+        recent = timed[-RECENT_STEPS:]
+        step_s = sum(recent) / len(recent)
         validation_per_step = self.state.validation_s / (self.config.val_every * self.steps_per_epoch)
         room = budget * 60 - elapsed_s - self.state.validation_s
         fits = max(self.state.step, 1, self.state.step + int(max(0.0, room) // (step_s + validation_per_step)))

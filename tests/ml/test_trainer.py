@@ -89,6 +89,35 @@ def test_on_a_slow_machine_the_schedule_is_fitted_within_the_first_epoch_and_may
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(floor)  # decayed by the last step
 
 
+def test_when_the_steps_speed_up_the_plan_grows_and_still_ends_within_the_budget(tmp_path: Path) -> None:
+    trainer = tiny_trainer(tmp_path, epochs=10, samples_per_epoch=80, val_every=1, max_minutes=1.0)
+    clock = trainer.clock = Clock()
+    train_step = trainer.train_step
+
+    def slow_start(*batch: torch.Tensor) -> float:
+        loss = train_step(*batch)
+        clock.now += 3.0 if trainer.state.step < 12 else 1.0  # the first twelve steps are three times as slow
+        return loss
+
+    trainer.train_step = slow_start  # type: ignore[method-assign]
+    trainer.validation_step = clock.ticking(trainer.validation_step, 5.0)  # type: ignore[method-assign]
+    first_plans = []
+    fit = trainer.fit_to_budget
+
+    def recorded(elapsed_s: float, log: bool = True) -> None:
+        fit(elapsed_s, log)
+        if not first_plans:
+            first_plans.append(trainer.state.planned_steps)
+
+    trainer.fit_to_budget = recorded  # type: ignore[method-assign]
+    state = trainer.fit(progress=False)
+    assert first_plans == [20]  # 24 s left after twelve steps, at 3 s a step: one epoch
+    assert state.step == state.planned_steps > 20 and "val_dice_per_patient" in state.history[-1]
+    assert clock.now <= 60.0
+    floor = trainer.config.lr * trainer.config.min_lr_ratio
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(floor)
+
+
 def test_a_budget_that_holds_the_configured_epochs_changes_nothing(tmp_path: Path) -> None:
     trainer = tiny_trainer(tmp_path, epochs=3, val_every=1, max_minutes=60.0)
     state = trainer.fit(progress=False)
