@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Train both production models with one recipe and budget, resuming where a run stopped.
 # Usage: training/train_all.sh [cpu|gpu] [DATA_DIR] [RUNS_DIR]
-# BUDGET_MINUTES (default 175 for cpu, 120 for gpu) bounds the wall time of everything together: Attention U-Net
-# gets 30% and U-Net++ 70%, the ratio of their training-step times, so both finish the same epochs where the budget
-# allows and each schedule is fitted to its share where it does not (a slower CPU).
+# BUDGET_MINUTES (default 180 for cpu, 120 for gpu) bounds the wall time of the whole command: training, the
+# validations and the calibration that ends it. Attention U-Net's runs get 30% of each stage and U-Net++'s 70%,
+# the ratio of their training-step times, so both finish the same epochs where the budget allows and each
+# schedule is fitted to its share where it does not (a slower CPU).
 # The cpu preset trains in three stages, each starting from the last one's weights:
 #   1. native-resolution 128 px patches (RUNS_DIR/<model>);
 #   2. whole 256 x 256 slices (RUNS_DIR-finetuned/<model>), which gives the networks the whole slice's context
@@ -11,10 +12,15 @@
 #   3. whole slices with one neighbouring slice on each side as input channels (2.5D, RUNS_DIR-context/<model>);
 #      the 2D weights start it computing exactly what they did (training/warm_start.py).
 # FINETUNE_SHARE and CONTEXT_SHARE (default 0.25 each for cpu, 0 for gpu, which already trains on whole slices)
-# are the second and third stages' shares of the budget; a share of 0 skips its stage.
+# are the second and third stages' shares of the training time; a share of 0 skips its stage.
+# CALIBRATION_SHARE (default 0.06) of the budget is kept for the last stage's calibrations, which run after
+# training and outside each run's --max-minutes.
+# Each run is given its share of the time actually left, not of the budget: what a run overspends (loading the
+# data, the last validation) comes out of the runs after it, and what it leaves unused goes to them.
 # Run it in the background:
 #   nohup training/train_all.sh cpu > runs/train_all.log 2>&1 &
-# and run the same command again to resume after an interruption (each run restarts from its checkpoint).
+# and run the same command again to resume after an interruption (each run restarts from its checkpoint; the
+# budget counts from the new start).
 # The artifacts to publish are in the last stage's folder (training.publish --runs RUNS_DIR-context for cpu).
 set -euo pipefail
 preset=${1:-cpu}
@@ -24,10 +30,17 @@ py=${PYTHON:-.venv/bin/python}
 if [[ $preset == gpu ]]; then
   budget=${BUDGET_MINUTES:-120} finetune=${FINETUNE_SHARE:-0} context=${CONTEXT_SHARE:-0}
 else
-  budget=${BUDGET_MINUTES:-175} finetune=${FINETUNE_SHARE:-0.25} context=${CONTEXT_SHARE:-0.25}
+  budget=${BUDGET_MINUTES:-180} finetune=${FINETUNE_SHARE:-0.25} context=${CONTEXT_SHARE:-0.25}
 fi
+calibration=${CALIBRATION_SHARE:-0.06}
+deadline=$(($(date +%s) + $(awk -v b="$budget" 'BEGIN { printf "%d", b * 60 }')))
 positive() { awk -v f="$1" 'BEGIN { exit !(f > 0) }'; }
-minutes() { awk -v b="$budget" -v f="$1" -v s="$2" 'BEGIN { printf "%.1f", b * f * s }'; }
+# A run's minutes: its share of the time left, against the shares of every run still to come (its own included)
+# and the calibrations' reserve; at least 0.1, so that a run started late still validates and saves its weights.
+minutes() {
+  awk -v left="$(($deadline - $(date +%s)))" -v own="$1" -v rest="$2" \
+    'BEGIN { m = left / 60 * own / rest; printf "%.1f", (m > 0.1 ? m : 0.1) }'
+}
 train() {
   local model=$1 out=$2 budget_minutes=$3
   shift 3
@@ -52,14 +65,25 @@ if positive "$context"; then
   stage_dirs+=("$runs-context") stage_shares+=("$context") stage_args+=("${slices[*]} --set context_slices=1")
 fi
 last=$((${#stage_dirs[@]} - 1))
+models=(attention_unet unetpp) model_shares=(0.30 0.70)
+# Every run's share of the whole budget, in the order they run, with the calibrations' reserve after the last.
+run_shares=()
+for i in "${!stage_dirs[@]}"; do
+  for share in "${model_shares[@]}"; do
+    run_shares+=("$(awk -v c="$calibration" -v f="${stage_shares[$i]}" -v s="$share" 'BEGIN { print (1 - c) * f * s }')")
+  done
+done
+run=0
 for i in "${!stage_dirs[@]}"; do
   mkdir -p "${stage_dirs[$i]}"
   # One model after the other, each with the whole machine: the training times in the report then compare.
-  for entry in attention_unet:0.30 unetpp:0.70; do
-    model=${entry%%:*} share=${entry##*:}
+  for m in "${!models[@]}"; do
+    model=${models[$m]}
     read -r -a extra <<< "${stage_args[$i]}"
     if ((i > 0)); then extra+=(--init-from "${stage_dirs[$((i - 1))]}/$model"); fi
     if ((i < last)); then extra+=(--no-calibrate); fi
-    train "$model" "${stage_dirs[$i]}/$model" "$(minutes "${stage_shares[$i]}" "$share")" "${extra[@]}"
+    rest=$(printf '%s\n' "${run_shares[@]:$run}" "$calibration" | awk '{ s += $1 } END { print s }')
+    train "$model" "${stage_dirs[$i]}/$model" "$(minutes "${run_shares[$run]}" "$rest")" "${extra[@]}"
+    run=$((run + 1))
   done
 done
