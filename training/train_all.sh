@@ -9,8 +9,8 @@
 #   1. native-resolution 128 px patches (RUNS_DIR/<model>);
 #   2. whole 256 x 256 slices (RUNS_DIR-finetuned/<model>), which gives the networks the whole slice's context
 #      and removed most false-positive lesions on the validation patients;
-#   3. whole slices with one neighbouring slice on each side as input channels (2.5D, RUNS_DIR-context/<model>);
-#      the 2D weights start it computing exactly what they did (training/warm_start.py).
+#   3. whole slices with CONTEXT_SLICES (default 1) neighbouring slices on each side as input channels (2.5D,
+#      RUNS_DIR-context/<model>); the 2D weights start it computing exactly what they did (training/warm_start.py).
 # FINETUNE_SHARE and CONTEXT_SHARE (default 0.25 each for cpu, 0 for gpu, which already trains on whole slices)
 # are the second and third stages' shares of the training time; a share of 0 skips its stage.
 # CALIBRATION_SHARE (default 0.06) of the budget is kept for the last stage's calibrations, which run after
@@ -62,7 +62,8 @@ if positive "$finetune"; then
   stage_dirs+=("$runs-finetuned") stage_shares+=("$finetune") stage_args+=("${slices[*]}")
 fi
 if positive "$context"; then
-  stage_dirs+=("$runs-context") stage_shares+=("$context") stage_args+=("${slices[*]} --set context_slices=1")
+  stage_dirs+=("$runs-context") stage_shares+=("$context")
+  stage_args+=("${slices[*]} --set context_slices=${CONTEXT_SLICES:-1}")
 fi
 last=$((${#stage_dirs[@]} - 1))
 models=(attention_unet unetpp) model_shares=(0.30 0.70)

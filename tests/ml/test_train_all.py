@@ -109,3 +109,8 @@ def test_a_run_started_past_the_deadline_still_gets_a_tenth_of_a_minute(tmp_path
     calls = run_train_all(tmp_path, "cpu", overhead_s=3600, BUDGET_MINUTES="60")
     budgets = [float(option(c, "--max-minutes") or 0) for c in calls]
     assert len(budgets) == 6 and budgets[-1] == 0.1
+
+
+def test_the_2_5d_stage_takes_its_neighbours_from_context_slices(tmp_path: Path) -> None:
+    calls = run_train_all(tmp_path, "cpu", BUDGET_MINUTES="100", CONTEXT_SLICES="2")
+    assert ["context_slices=2" in c for c in calls] == [False] * 4 + [True] * 2
