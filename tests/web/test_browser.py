@@ -431,6 +431,7 @@ def test_models_view_compares_the_model_cards(page: object, app_url: str) -> Non
         assert cell.and_(page.locator('[data-metric="trained_in_plane_size"]')).text_content() == "256 × 256"
         assert cell.and_(page.locator('[data-metric="trained_institutions"]')).text_content() == "CS, DU, HT"
         assert cell.and_(page.locator('[data-metric="trained_size"]')).text_content() == "68 / 2,548"
+        assert cell.and_(page.locator('[data-metric="context_slices"]')).text_content() == "single slice (2D)"
         assert cell.and_(page.locator('[data-metric="small_lesion_sensitivity"]')).text_content() == "0.750 (9/12)"
     patches = {model: table.locator(f'td[data-model="{model}"][data-metric="patch_size"]') for model in PATCH_SIZE}
     assert patches["unetpp"].text_content() == f"{PATCH_SIZE['unetpp']} × {PATCH_SIZE['unetpp']}"

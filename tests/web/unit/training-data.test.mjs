@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import { formatSize } from "../../../web/js/format.js";
 import {
   describeSequence,
+  formatInputSlices,
   formatInstitutions,
   formatLesionSensitivity,
   formatPatchSize,
@@ -117,5 +118,17 @@ describe("what the upload view says the models expect", () => {
     assert.equal(describeTrainingData([]), null);
     assert.equal(describeTrainingData(undefined), null);
     assert.match(TRAINING_FALLBACK, /FLAIR/);
+  });
+});
+
+describe("formatInputSlices", () => {
+  test("names a 2D model and a 2.5D model's neighbours on each side", () => {
+    assert.equal(formatInputSlices(0), "single slice (2D)");
+    assert.equal(formatInputSlices(1), "slice ± 1 (2.5D)");
+    assert.equal(formatInputSlices(2), "slice ± 2 (2.5D)");
+  });
+  test("shows a dash when the card does not say", () => {
+    assert.equal(formatInputSlices(undefined), "—");
+    assert.equal(formatInputSlices(null), "—");
   });
 });

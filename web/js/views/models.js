@@ -72,6 +72,16 @@ export function formatPatchSize(recipe) {
   return slice !== null && patch >= slice ? "whole slices" : `${patch} × ${patch}`;
 }
 
+/**
+ * What one prediction reads: "single slice (2D)", or the slice with its neighbours as channels,
+ * e.g. "slice ± 2 (2.5D)". A 2.5D model segments a whole volume best; a lone slice is its own neighbour.
+ */
+export function formatInputSlices(contextSlices) {
+  const k = number(contextSlices);
+  if (k === null) return "—";
+  return k === 0 ? "single slice (2D)" : `slice ± ${formatInteger(k)} (2.5D)`;
+}
+
 /** Institution codes, comma-joined. */
 export function formatInstitutions(codes) {
   const names = Array.isArray(codes) ? codes.filter((c) => typeof c === "string" && c) : [];
@@ -175,6 +185,7 @@ const ROWS = [
   ["MRI sequence", "trained_sequence", (c) => c.trained_on, describeSequence, false],
   ["In-plane size", "trained_in_plane_size", (c) => c.trained_on?.in_plane_size, formatSize, false],
   ["Training patches", "patch_size", (c) => c.recipe, formatPatchSize, false],
+  ["Input slices", "context_slices", (c) => c.context_slices ?? 0, formatInputSlices, false],
   [
     "Dataset",
     "trained_dataset",
