@@ -78,8 +78,7 @@ run=0
 for i in "${!stage_dirs[@]}"; do
   mkdir -p "${stage_dirs[$i]}"
   # One model after the other, each with the whole machine: the training times in the report then compare.
-  for m in "${!models[@]}"; do
-    model=${models[$m]}
+  for model in "${models[@]}"; do
     read -r -a extra <<< "${stage_args[$i]}"
     if ((i > 0)); then extra+=(--init-from "${stage_dirs[$((i - 1))]}/$model"); fi
     if ((i < last)); then extra+=(--no-calibrate); fi
