@@ -7,8 +7,9 @@ Like nnU-Net's post-processing search, the choice is made on validation patients
 and written into the model card, so that evaluation and the workers apply it through the one prediction path.
 Small components are removed per slice, as the workers see single slices, and never one of more than
 ``MAX_MIN_COMPONENT_PIXELS`` pixels. The choice is constrained to keep every lesion the plain model finds (see
-``search``). On the chosen slice masks stacked per patient, the smallest 3D component a volume keeps is chosen
-the same way (``search_volume``); volume workers and evaluation apply it, single slices do not.
+``search``), and to meet the false-positive target where a setting does at a small cost. On the chosen slice
+masks stacked per patient, the smallest 3D component a volume keeps is chosen the same way (``search_volume``);
+volume workers and evaluation apply it, single slices do not.
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ BASELINE = {"threshold": 0.5, "min_component_pixels": 0, "min_component_peak": 0
 # Pairs within this mean per-patient Dice of the best are a tie (the noise of a dozen validation patients); the
 # tie goes to the fewest false-positive lesions, which a reader has to look at and dismiss one by one.
 DICE_TIE = 0.002
+# The product's target for false-positive lesions per patient: a setting above it is chosen only when no setting
+# that keeps the lesions meets it at a small cost (below). Dice alone would trade many false alarms for a sliver of overlap, and each one
+# is a lesion a reader has to look at and dismiss.
+MAX_FALSE_POSITIVES_PER_PATIENT = 0.5
+# ... at a bounded cost: at most this much mean per-patient Dice below the best (the spread of one training run).
+# Without a bound, a setting that merges a whole slice into one component would "meet" it.
+TARGET_MAX_DICE_COST = 0.01
 # Volumes may then drop 3D components under this many voxels; 0 keeps every one. The same 50 cap: a larger 3D
 # component may lie on one slice, where it would be a component of more than 50 pixels.
 MIN_VOXELS = (0, 5, 10, 20, 30, 40, MAX_MIN_COMPONENT_PIXELS)
@@ -70,8 +78,11 @@ def search(
     the plain model (threshold 0.5, nothing removed) and removing components loses no lesion that its threshold
     found: per-patient Dice alone rewards deleting small true lesions. ``floor`` raises the sensitivity a pair
     must reach (the plain model's without flip averaging, when this search is for flip-averaged probabilities).
-    Among the eligible pairs within ``DICE_TIE`` of the best Dice, the fewest false-positive lesions win, then
-    the higher Dice, then the smallest change from the plain model.
+    Of the eligible pairs, only those with at most ``MAX_FALSE_POSITIVES_PER_PATIENT`` false-positive lesions
+    per patient compete, where any has so few while finding as many lesions as the pair of best Dice and
+    within ``TARGET_MAX_DICE_COST`` of its Dice: the target never costs a lesion, nor more than a run's noise.
+    Among them, the pairs within ``DICE_TIE`` of the best Dice are a tie: the fewest false-positive lesions win,
+    then the higher Dice, then the smallest change from the plain model.
     """
     full = np.ones((3, 3, 3), bool)
     truth_labels = [ndimage.label(np.stack(t), structure=full)[0] for t in truths]
@@ -118,8 +129,27 @@ def search(
     eligible = [g for g in grid if g["eligible"]]
     if not eligible:  # nothing reaches the floor: no post-processing at all, never one that loses lesions
         return {**baseline, "eligible": False}, grid
-    best_dice = max(g["dice"] for g in eligible)
-    tied = [g for g in eligible if g["dice"] >= best_dice - DICE_TIE]
+    # The target may not cost a lesion, nor more than TARGET_MAX_DICE_COST: only settings that find as many
+    # lesions as the best-Dice one, and come close to its Dice, can meet it.
+    by_dice = max(eligible, key=lambda g: g["dice"])
+    on_target = [
+        g
+        for g in eligible
+        if g["false_positive_lesions_per_patient"] <= MAX_FALSE_POSITIVES_PER_PATIENT
+        and g["lesion_sensitivity"] >= by_dice["lesion_sensitivity"] - 1e-9
+        and g["dice"] >= by_dice["dice"] - TARGET_MAX_DICE_COST
+    ]
+    if not on_target:
+        LOGGER.warning(
+            "no setting meets the target of %s false-positive lesions per patient without losing a lesion or more"
+            " than %s Dice (best-Dice setting: %.2f)",
+            MAX_FALSE_POSITIVES_PER_PATIENT,
+            TARGET_MAX_DICE_COST,
+            by_dice["false_positive_lesions_per_patient"],
+        )
+    competing = on_target or eligible
+    best_dice = max(g["dice"] for g in competing)
+    tied = [g for g in competing if g["dice"] >= best_dice - DICE_TIE]
     best = min(
         tied,
         key=lambda g: (
