@@ -50,8 +50,8 @@ BASELINE = {"threshold": 0.5, "min_component_pixels": 0, "min_component_peak": 0
 # tie goes to the fewest false-positive lesions, which a reader has to look at and dismiss one by one.
 DICE_TIE = 0.002
 # The product's target for false-positive lesions per patient: a setting above it is chosen only when no setting
-# that keeps the lesions meets it at a small cost (below). Dice alone would trade many false alarms for a sliver of overlap, and each one
-# is a lesion a reader has to look at and dismiss.
+# that keeps the lesions meets it at a small cost (below). Dice alone would trade many false alarms for a sliver
+# of overlap, and each one is a lesion a reader has to look at and dismiss.
 MAX_FALSE_POSITIVES_PER_PATIENT = 0.5
 # ... at a bounded cost: at most this much mean per-patient Dice below the best (the spread of one training run).
 # Without a bound, a setting that merges a whole slice into one component would "meet" it.
