@@ -129,8 +129,6 @@ def search(
     eligible = [g for g in grid if g["eligible"]]
     if not eligible:  # nothing reaches the floor: no post-processing at all, never one that loses lesions
         return {**baseline, "eligible": False}, grid
-    # The target may not cost a lesion, nor more than TARGET_MAX_DICE_COST: only settings that find as many
-    # lesions as the best-Dice one, and come close to its Dice, can meet it.
     by_dice = max(eligible, key=lambda g: g["dice"])
     on_target = [
         g
