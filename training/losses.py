@@ -1,11 +1,21 @@
-"""Losses: soft Dice (as the brief asks), Dice + BCE, and the deep-supervision weighting of several heads."""
+"""Losses: soft Dice (as the brief asks), Dice + BCE, the deep-supervision weighting of several heads, and the
+pixel weights that make small lesions count in BCE."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
+
+# Components are counted in each slice with 8-connectivity, as the post-processing counts them; slices of a batch
+# never join.
+_IN_PLANE = np.zeros((3, 3, 3), bool)
+_IN_PLANE[1] = True
+# The report's boundary between medium and large lesions (pixels on a native 256 x 256 slice).
+LARGE_LESION_PIXELS = 1000
 
 
 def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
@@ -17,10 +27,35 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1
     return 1.0 - (2.0 * intersection + smooth) / (probs.sum() + target.sum() + smooth)
 
 
-def dice_bce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def dice_bce_loss(
+    logits: torch.Tensor, target: torch.Tensor, pixel_weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """Soft Dice plus pixel-wise binary cross-entropy (nnU-Net's default pairing): Dice handles the imbalance,
-    BCE gives every pixel a well-scaled gradient, which calibrates the probabilities the threshold acts on."""
-    return soft_dice_loss(logits, target) + F.binary_cross_entropy_with_logits(logits.float(), target.float())
+    BCE gives every pixel a well-scaled gradient, which calibrates the probabilities the threshold acts on.
+    ``pixel_weights`` (shaped like ``target``) scale each pixel's BCE term; the mean stays over pixels."""
+    bce = F.binary_cross_entropy_with_logits(logits.float(), target.float(), weight=pixel_weights)
+    return soft_dice_loss(logits, target) + bce
+
+
+def small_lesion_weights(target: torch.Tensor, boost: float) -> torch.Tensor | None:
+    """BCE weights that raise each small lesion towards a large one's say: a lesion pixel weighs
+    ``min(boost, LARGE_LESION_PIXELS / its component's area)``, at least 1; every other pixel 1.
+
+    Soft Dice and plain BCE both count pixels, so a 150-pixel satellite beside a 3,000-pixel lesion moves the loss
+    by a twentieth of its neighbour and the network can learn to ignore it; metastases are often that small.
+    ``None`` where ``boost`` is 1 (off) or the batch holds no lesion.
+    """
+    if boost <= 1.0:
+        return None
+    truth = (target.detach().float().cpu().numpy() > 0.5).reshape(-1, *target.shape[-2:])
+    if not truth.any():
+        return None
+    labels, _ = ndimage.label(truth, structure=_IN_PLANE)
+    areas = np.bincount(labels.ravel()).astype(np.float32)
+    per_label = np.clip(LARGE_LESION_PIXELS / np.maximum(areas, 1.0), 1.0, boost)
+    per_label[0] = 1.0
+    weights = torch.from_numpy(per_label[labels].reshape(target.shape))
+    return weights.to(device=target.device, dtype=torch.float32)
 
 
 LOSSES = {"dice": soft_dice_loss, "dice_bce": dice_bce_loss}
@@ -46,15 +81,25 @@ def head_weights(count: int, scheme: str = "equal") -> list[float]:
 
 
 def segmentation_loss(
-    name: str, outputs: Sequence[torch.Tensor], target: torch.Tensor, weights: Sequence[float] | None = None
+    name: str,
+    outputs: Sequence[torch.Tensor],
+    target: torch.Tensor,
+    weights: Sequence[float] | None = None,
+    pixel_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Weighted loss over all outputs (one for plain training, every head for deep supervision; equal weights
-    unless given)."""
+    unless given). ``pixel_weights`` (see ``small_lesion_weights``) apply to the BCE term of ``dice_bce``."""
     try:
         fn = LOSSES[name]
     except KeyError:
         raise KeyError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}") from None
+    if pixel_weights is not None and name != "dice_bce":
+        raise ValueError(f"pixel weights need the dice_bce loss, not {name!r}")
     weights = list(weights) if weights is not None else head_weights(len(outputs))
     if len(weights) != len(outputs):
         raise ValueError(f"{len(outputs)} outputs but {len(weights)} weights")
-    return sum(w * fn(o, target) for w, o in zip(weights, outputs, strict=True))  # type: ignore[return-value]
+    if pixel_weights is None:
+        return sum(w * fn(o, target) for w, o in zip(weights, outputs, strict=True))  # type: ignore[return-value]
+    return sum(  # type: ignore[return-value]
+        w * dice_bce_loss(o, target, pixel_weights) for w, o in zip(weights, outputs, strict=True)
+    )

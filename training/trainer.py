@@ -28,7 +28,7 @@ from brainmets.networks import build_model
 from brainmets.precision import autocast_dtype, precision_name
 from training.augment import augment_batch
 from training.config import TrainConfig
-from training.losses import head_weights, segmentation_loss
+from training.losses import head_weights, segmentation_loss, small_lesion_weights
 from training.slices import SliceTensors, patch_centres, sample_epoch
 from training.warm_start import inflate_input_channels
 
@@ -203,8 +203,9 @@ class Trainer:
     def train_step(self, images: torch.Tensor, masks: torch.Tensor) -> float:
         self.model.train()
         images = self._to_device(images)
+        pixel_weights = small_lesion_weights(masks, self.config.small_lesion_boost)
         with self._autocast():
-            loss = segmentation_loss(self.config.loss, self._forward(images), masks, self.head_weights)
+            loss = segmentation_loss(self.config.loss, self._forward(images), masks, self.head_weights, pixel_weights)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)

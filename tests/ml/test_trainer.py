@@ -244,3 +244,13 @@ def test_unetpp_deep_supervision_trains_every_head(tmp_path: Path, deep: bool) -
     heads = trainer.model.heads  # type: ignore[union-attr]
     touched = [h.weight.grad is not None and bool(h.weight.grad.abs().sum() > 0) for h in heads]
     assert touched == ([True] * len(heads) if deep else [False] * (len(heads) - 1) + [True])
+
+
+def test_the_small_lesion_boost_reaches_the_training_loss(tmp_path: Path) -> None:
+    losses = []
+    for boost in (1.0, 10.0):
+        trainer = tiny_trainer(tmp_path / str(boost), small_lesion_boost=boost)
+        picks = sample_epoch(trainer.train_set.lesion, 4, 1.0, trainer.generator)
+        losses.append(trainer.train_step(*trainer.next_batch(picks)))
+    # The same weights and batch (one seed); the 36-pixel lesions' BCE counts 10 times.
+    assert losses[1] > losses[0] + 0.1
