@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-# Components are counted in each slice with 8-connectivity, as the post-processing counts them; slices of a batch
-# never join.
-_IN_PLANE = np.zeros((3, 3, 3), bool)
-_IN_PLANE[1] = True
+from brainmets.inference.postprocess import EIGHT_CONNECTED
+
+# Components are counted in each slice as the post-processing counts them; slices of a batch never join.
+_IN_PLANE = np.pad(EIGHT_CONNECTED[None], ((1, 1), (0, 0), (0, 0)))
 # The report's boundary between medium and large lesions (pixels on a native 256 x 256 slice).
 LARGE_LESION_PIXELS = 1000
 
@@ -98,8 +98,5 @@ def segmentation_loss(
     weights = list(weights) if weights is not None else head_weights(len(outputs))
     if len(weights) != len(outputs):
         raise ValueError(f"{len(outputs)} outputs but {len(weights)} weights")
-    if pixel_weights is None:
-        return sum(w * fn(o, target) for w, o in zip(weights, outputs, strict=True))  # type: ignore[return-value]
-    return sum(  # type: ignore[return-value]
-        w * dice_bce_loss(o, target, pixel_weights) for w, o in zip(weights, outputs, strict=True)
-    )
+    extra = {} if pixel_weights is None else {"pixel_weights": pixel_weights}
+    return sum(w * fn(o, target, **extra) for w, o in zip(weights, outputs, strict=True))  # type: ignore[return-value]
