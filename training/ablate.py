@@ -127,6 +127,8 @@ VARIANTS: tuple[Variant, ...] = (
             ["deep_supervision_weights=equal"], model="unetpp", reference=None),
     Variant("unetpp_ds_halving", "deep supervision", "U-Net++, each head half the next deeper one",
             ["deep_supervision_weights=halving"], model="unetpp", reference="unetpp_ds_equal"),
+    Variant("attention_ds", "deep supervision", "Attention U-Net, a loss on every decoder level (the paper's), halving",
+            ["deep_supervision=true"]),
     Variant("loio_HT", "augmentation (LOIO)", "the recipe, HT held out", holdout="HT", reference=None),
     Variant("loio_HT_light", "augmentation (LOIO)", "light augmentation, HT held out", LIGHT_AUGMENT, holdout="HT",
             reference="loio_HT"),

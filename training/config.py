@@ -38,7 +38,11 @@ class TrainConfig(BaseModel):
         description="BCE weight of a lesion pixel: min(this, 1000 px / its lesion's area), so small lesions count "
         "up to this many times more (training.losses.small_lesion_weights); 1: off",
     )
-    deep_supervision: bool = True
+    deep_supervision: bool | None = Field(
+        default=None,
+        description="a loss on every decoder level's head as well as the last; None: the architecture's default "
+        "(on for U-Net++, off for Attention U-Net, as their published versions were trained)",
+    )
     # Halving each shallower head scored +0.019 over the paper's equal weights in the ablation (validation).
     deep_supervision_weights: Literal["equal", "halving"] = "halving"
     ema_decay: float | None = Field(default=0.999, description="weight EMA for validation and export; None: off")
@@ -63,8 +67,11 @@ class TrainConfig(BaseModel):
             "widths": list(self.widths),
         }
         if self.model == "unetpp":
-            kwargs["deep_supervision"] = self.deep_supervision
+            kwargs["deep_supervision"] = self.deep_supervision is not False
             kwargs["inference_head"] = "last"
+        elif self.deep_supervision:
+            # Only where asked for: the published Attention U-Net cards were built without these heads.
+            kwargs["deep_supervision"] = True
         return kwargs
 
     @property

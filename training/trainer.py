@@ -30,7 +30,7 @@ from training.augment import augment_batch
 from training.config import TrainConfig
 from training.losses import head_weights, segmentation_loss, small_lesion_weights
 from training.slices import SliceTensors, patch_centres, sample_epoch
-from training.warm_start import inflate_input_channels
+from training.warm_start import inflate_input_channels, match_side_heads
 
 LOGGER = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
@@ -380,7 +380,9 @@ class Trainer:
                 f"{artifact_dir} holds {card.name} with widths {card.network.get('widths')}, "
                 f"not {self.config.model} with widths {list(self.config.widths)}"
             )
-        weights = model.state_dict()
+        weights, heads = match_side_heads(model.state_dict(), self.model.state_dict())
+        if heads:
+            LOGGER.info("deep-supervision heads dropped or started afresh: %s", ", ".join(sorted(heads)))
         if card.context_slices == 0 and self.config.context_slices > 0:
             # A 2D model starts its 2.5D twin: the neighbours' kernels start at zero, so nothing is lost.
             weights = inflate_input_channels(weights, self.model.state_dict())

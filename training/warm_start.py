@@ -32,3 +32,20 @@ def inflate_input_channels(source: dict[str, torch.Tensor], target: dict[str, to
         kernel[:, want[1] // 2] = weight[:, 0]
         inflated[name] = kernel
     return inflated
+
+
+# The training-only heads of a deeply supervised Attention U-Net: prediction never reads them.
+SIDE_HEADS = "side_heads."
+
+
+def match_side_heads(
+    source: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """``source`` with the deep-supervision heads that ``target`` lacks dropped and those it has but ``source``
+    lacks taken from ``target`` (their fresh initialisation), so that a network trained with or without deep
+    supervision starts a stage trained the other way. Returns the state and the names that changed."""
+    dropped = [k for k in source if k.startswith(SIDE_HEADS) and k not in target]
+    added = [k for k in target if k.startswith(SIDE_HEADS) and k not in source]
+    matched = {k: v for k, v in source.items() if k not in dropped}
+    matched.update({k: target[k] for k in added})
+    return matched, dropped + added

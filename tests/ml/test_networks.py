@@ -21,9 +21,9 @@ def test_output_matches_input_size(name: str, size: tuple[int, int]) -> None:
 
 @pytest.mark.parametrize("name", ["unetpp", "attention_unet"])
 def test_gradients_reach_every_parameter(name: str) -> None:
-    model = build_model(name, widths=SMALL)
+    model = build_model(name, widths=SMALL, deep_supervision=True)
     x = torch.randn(2, 1, 32, 32)
-    outputs = model.forward_deep_supervision(x) if name == "unetpp" else [model(x)]
+    outputs = model.forward_deep_supervision(x)
     torch.stack([o.mean() for o in outputs]).sum().backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
     assert missing == []
@@ -37,6 +37,26 @@ def test_attention_coefficients_are_in_unit_interval_finest_first() -> None:
     assert [a.shape[-2:] for a in alphas] == [(40, 52), (20, 26), (10, 13)]
     for a in alphas:
         assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
+
+
+def test_attention_unet_deep_supervision_adds_a_head_per_coarser_level_and_predicts_with_the_finest() -> None:
+    torch.manual_seed(0)
+    plain = AttentionUNet(widths=SMALL).eval()
+    deep = AttentionUNet(widths=SMALL, deep_supervision=True).eval()
+    # Weights trained either way load into the other: the prediction head is the same module.
+    missing, unexpected = deep.load_state_dict(plain.state_dict(), strict=False)
+    assert unexpected == [] and sorted({k.split(".")[1] for k in missing}) == ["0", "1"]
+    x = torch.randn(2, 1, 36, 44)
+    with torch.no_grad():
+        heads = deep.forward_deep_supervision(x)
+        assert [h.shape for h in heads] == [(2, 1, 36, 44)] * (len(SMALL) - 1)
+        assert torch.allclose(heads[-1], plain(x), atol=1e-6)
+        assert torch.allclose(deep(x), plain(x), atol=1e-6)
+        # The coarser heads see coarser grids: their logits are smoother than the finest head's.
+        roughness = [float((h[..., 1:] - h[..., :-1]).abs().mean() / h.std()) for h in heads]
+        assert roughness[0] < roughness[-1]
+        assert plain.forward_deep_supervision(x)[0].shape == (2, 1, 36, 44)
+        assert len(plain.forward_deep_supervision(x)) == 1
 
 
 def test_unetpp_heads_and_inference_choice() -> None:

@@ -189,6 +189,25 @@ def test_fine_tuning_starts_from_an_artifact_and_counts_its_training_time(tmp_pa
         tiny_trainer(tmp_path / "c", widths=(8, 16)).init_from(tmp_path / "stage1")
 
 
+@pytest.mark.parametrize("deep_first", [False, True])
+def test_a_stage_with_or_without_deep_supervision_starts_from_one_trained_the_other_way(
+    tmp_path: Path, deep_first: bool
+) -> None:
+    widths = (4, 8, 16)
+    first = tiny_trainer(tmp_path / "a", widths=widths, epochs=1, deep_supervision=deep_first)
+    first.fit(progress=False)
+    card = ModelCard(name="attention_unet", architecture="AttentionUNet", version="stage-1",
+                     network=first.config.network_kwargs(), input_size=(16, 16))  # fmt: skip
+    save_artifact(first.best_model(), card, tmp_path / "stage1")
+    second = tiny_trainer(tmp_path / "b", widths=widths, deep_supervision=not deep_first)
+    second.init_from(tmp_path / "stage1")
+    trained, started = first.best_model().state_dict(), second.model.state_dict()
+    # Everything prediction uses carries over; only the training heads are dropped or start afresh.
+    shared = [k for k in trained if not k.startswith("side_heads.")]
+    assert all(torch.equal(trained[k], started[k]) for k in shared)
+    assert any(k.startswith("side_heads.") for k in (started if not deep_first else trained))
+
+
 def test_an_interrupted_run_resumes_from_its_checkpoint_to_the_same_weights(tmp_path: Path) -> None:
     straight = tiny_trainer(tmp_path / "straight", epochs=3, val_every=1)
     straight.fit(progress=False)
@@ -231,9 +250,10 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_to_the_same_weights(tmp_
         assert torch.equal(value, second.ema.module.state_dict()[key]), key
 
 
+@pytest.mark.parametrize("model", ["unetpp", "attention_unet"])
 @pytest.mark.parametrize("deep", [True, False])
-def test_unetpp_deep_supervision_trains_every_head(tmp_path: Path, deep: bool) -> None:
-    trainer = tiny_trainer(tmp_path, model="unetpp", widths=(4, 8, 16), deep_supervision=deep)
+def test_deep_supervision_trains_every_head(tmp_path: Path, model: str, deep: bool) -> None:
+    trainer = tiny_trainer(tmp_path, model=model, widths=(4, 8, 16), deep_supervision=deep)
     picks = sample_epoch(trainer.train_set.lesion, 4, 0.5, trainer.generator)
     images, masks = trainer.next_batch(picks)
     trainer.model.train()
@@ -241,7 +261,8 @@ def test_unetpp_deep_supervision_trains_every_head(tmp_path: Path, deep: bool) -
         outputs = trainer._forward(trainer._to_device(images))
         loss = segmentation_loss(trainer.config.loss, outputs, masks, trainer.head_weights)
     loss.backward()
-    heads = trainer.model.heads  # type: ignore[union-attr]
+    net = trainer.model
+    heads = net.heads if model == "unetpp" else [*net.side_heads, net.head]  # type: ignore[union-attr]
     touched = [h.weight.grad is not None and bool(h.weight.grad.abs().sum() > 0) for h in heads]
     assert touched == ([True] * len(heads) if deep else [False] * (len(heads) - 1) + [True])
 
@@ -254,3 +275,10 @@ def test_the_small_lesion_boost_reaches_the_training_loss(tmp_path: Path) -> Non
         losses.append(trainer.train_step(*trainer.next_batch(picks)))
     # The same weights and batch (one seed); the 36-pixel lesions' BCE counts 10 times.
     assert losses[1] > losses[0] + 0.1
+
+
+def test_deep_supervision_defaults_to_how_each_published_network_was_built() -> None:
+    assert preset_config("unetpp", "cpu").network_kwargs()["deep_supervision"] is True
+    assert "deep_supervision" not in preset_config("attention_unet", "cpu").network_kwargs()
+    assert preset_config("attention_unet", "cpu", deep_supervision=True).network_kwargs()["deep_supervision"]
+    assert preset_config("unetpp", "cpu", deep_supervision=False).network_kwargs()["deep_supervision"] is False

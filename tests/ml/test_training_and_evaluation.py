@@ -73,12 +73,20 @@ def test_training_resumes_from_its_checkpoint(trained: tuple[Path, Path], tmp_pa
     assert history[:6] == json.loads((out / "history.json").read_text())
 
 
-def test_unetpp_trains_with_deep_supervision(tmp_path: Path, trained: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize(("model", "extra"), [("unetpp", []), ("attention_unet", ["--set", "deep_supervision=true"])])
+def test_a_deeply_supervised_network_trains_and_its_artifact_predicts(
+    tmp_path: Path, trained: tuple[Path, Path], model: str, extra: list[str]
+) -> None:
     data, _ = trained
-    out = tmp_path / "unetpp"
-    args = ["--model", "unetpp", "--data", str(data), "--out", str(out), "--epochs", "1"]
+    out = tmp_path / model
+    args = ["--model", model, "--data", str(data), "--out", str(out), "--epochs", "1", *extra]
     train.main(args + ["--samples-per-epoch", "16", *TINY])
-    assert find_artifacts(tmp_path)["unetpp"] == out
+    assert find_artifacts(tmp_path)[model] == out
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["network"]["deep_supervision"] is True
+    # The services build the network from the card: the extra heads load and prediction uses the finest one.
+    image, _ = make_slice(np.random.default_rng(5), 64)
+    assert Segmenter.load(out, device="cpu").predict(image).mask.shape == (64, 64)
 
 
 def test_evaluate_writes_metrics_and_report(trained: tuple[Path, Path], tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from brainmets.networks.blocks import AttentionGate, ConvBlock, Norm
+from brainmets.networks.blocks import AttentionGate, ConvBlock, Norm, upsample_to
 from brainmets.networks.padding import crop_to, pad_to_multiple
 
 
@@ -23,6 +23,9 @@ class AttentionUNet(nn.Module):
         in_channels: image channels (1 for a FLAIR slice).
         out_channels: output channels (1: lesion logit).
         widths: channels per depth, ``len(widths) - 1`` down-samplings.
+        deep_supervision: a 1x1 head on every coarser decoder level as well, for the training loss (the paper's
+            deep supervision, after Lee et al. 2015; see ``forward_deep_supervision``). Prediction always uses
+            the finest level's head, so the extra heads cost nothing there.
         norm: ``"batch"``, ``"instance"`` or ``"group"``.
 
     Shapes: input ``(B, in_channels, H, W)`` of any ``H, W`` (padded internally to a multiple of
@@ -35,6 +38,7 @@ class AttentionUNet(nn.Module):
         in_channels: int = 1,
         out_channels: int = 1,
         widths: Sequence[int] = (32, 64, 128, 256, 512),
+        deep_supervision: bool = False,
         norm: Norm = "batch",
     ) -> None:
         super().__init__()
@@ -57,26 +61,51 @@ class AttentionUNet(nn.Module):
         )
         self.decoder = nn.ModuleList(ConvBlock(2 * self.widths[i], self.widths[i], norm) for i in range(self.depth))
         self.head = nn.Conv2d(self.widths[0], out_channels, 1)
+        self.deep_supervision = deep_supervision
+        # Decoder levels 1..depth-1, finest first; the finest level keeps ``head`` so that weights trained without
+        # deep supervision load into the network built for prediction either way.
+        side_levels = range(1, self.depth) if deep_supervision else range(0)
+        self.side_heads = nn.ModuleList(nn.Conv2d(self.widths[i], out_channels, 1) for i in side_levels)
 
     @property
     def size_multiple(self) -> int:
         return 2**self.depth
 
-    def forward_with_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Logits ``(B, out_channels, H, W)`` and the attention coefficients of every gate, finest first."""
-        padded, size = pad_to_multiple(x, self.size_multiple)
+    def _decode(self, padded: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Every decoder level's features and every gate's coefficients, both finest first, on the padded grid."""
         skips: list[torch.Tensor] = []
         h = padded
         for i, block in enumerate(self.encoder):
             h = block(h if i == 0 else self.pool(h))
             skips.append(h)
         g = skips[-1]
+        levels: list[torch.Tensor] = []
         alphas: list[torch.Tensor] = []
         for i in reversed(range(self.depth)):
             gated, alpha = self.gates[i](skips[i], g)
             g = self.decoder[i](torch.cat([gated, self.up[i](g)], 1))
-            alphas.append(crop_to(alpha, _scaled(size, 2**i)))
-        return crop_to(self.head(g), size), alphas[::-1]
+            levels.append(g)
+            alphas.append(alpha)
+        return levels[::-1], alphas[::-1]
+
+    def forward_with_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits ``(B, out_channels, H, W)`` and the attention coefficients of every gate, finest first."""
+        padded, size = pad_to_multiple(x, self.size_multiple)
+        levels, alphas = self._decode(padded)
+        scaled = [crop_to(a, _scaled(size, 2**i)) for i, a in enumerate(alphas)]
+        return crop_to(self.head(levels[0]), size), scaled
+
+    def forward_deep_supervision(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Logits of every head, coarsest decoder level first and the prediction head last, each up-sampled to
+        ``(B, out_channels, H, W)`` (the order of ``UNetPlusPlus.forward_deep_supervision``: the last counts most
+        under the trainer's halving weights)."""
+        padded, size = pad_to_multiple(x, self.size_multiple)
+        levels, _ = self._decode(padded)
+        side = [
+            upsample_to(head(f), padded)
+            for head, f in zip(self.side_heads, levels[1 : 1 + len(self.side_heads)], strict=True)
+        ]
+        return [crop_to(logits, size) for logits in [*side[::-1], self.head(levels[0])]]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, out_channels, H, W)``."""
