@@ -135,7 +135,7 @@ class Trainer:
         self.augment_generator = torch.Generator(device=device).manual_seed(config.seed + 1)
         self.best_weights: dict[str, torch.Tensor] | None = None
         self.initialised_from: dict[str, Any] | None = None
-        # The network says whether it has heads to supervise (U-Net++ built with deep_supervision=True).
+        # The network says whether it has heads to supervise (either architecture built with deep_supervision=True).
         deep = bool(getattr(self.model, "deep_supervision", False))
         self.head_weights = head_weights(self.model.depth, config.deep_supervision_weights) if deep else [1.0]
         self._forward = torch.compile(self._outputs) if config.compile else self._outputs
