@@ -101,10 +101,8 @@ class AttentionUNet(nn.Module):
         under the trainer's halving weights)."""
         padded, size = pad_to_multiple(x, self.size_multiple)
         levels, _ = self._decode(padded)
-        side = [
-            upsample_to(head(f), padded)
-            for head, f in zip(self.side_heads, levels[1 : 1 + len(self.side_heads)], strict=True)
-        ]
+        coarser = levels[1:] if self.deep_supervision else []
+        side = [upsample_to(head(f), padded) for head, f in zip(self.side_heads, coarser, strict=True)]
         return [crop_to(logits, size) for logits in [*side[::-1], self.head(levels[0])]]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
