@@ -44,8 +44,11 @@ minutes() {
 train() {
   local model=$1 out=$2 budget_minutes=$3
   shift 3
+  # Both networks deeply supervised (U-Net++ is by default; Attention U-Net's is off by default, as its published
+  # model was trained): on a 2-core AVX2 CPU this command's minutes gave Attention U-Net 0.683 calibrated
+  # validation Dice with it against 0.613 without (report, ablation).
   "$py" -m training.train --model "$model" --preset "$preset" --data "$data" --out "$out" \
-    --split training/splits/lgg-flair.json --no-progress \
+    --split training/splits/lgg-flair.json --no-progress --set deep_supervision=true \
     --dataset-name "LGG Segmentation Dataset (TCGA-LGG FLAIR, Buda et al. 2019)" \
     --max-minutes "$budget_minutes" "$@" 2>&1 | tee -a "$out.log"
 }

@@ -72,6 +72,8 @@ def test_cpu_trains_patches_then_whole_slices_then_2_5d_within_the_budget(tmp_pa
         assert option(later, "--patch-size") == "0"  # whole slices
     assert all("context_slices=1" not in c for c in patches + slices)
     assert all("context_slices=1" in c for c in context)
+    # One recipe for both networks: each is deeply supervised in every stage.
+    assert all("deep_supervision=true" in c for c in calls)
     # Only the stage that is published is calibrated: the earlier stages' post-processing would go unused.
     assert ["--no-calibrate" in c for c in calls] == [True] * 4 + [False] * 2
 
@@ -90,6 +92,7 @@ def test_gpu_has_one_stage_on_whole_slices(tmp_path: Path) -> None:
     assert [option(c, "--model") for c in calls] == ["attention_unet", "unetpp"]
     assert [option(c, "--max-minutes") for c in calls] == ["33.8", "79.0"]  # 30/70 of 94% of 120 minutes
     assert all("--init-from" not in c and "--no-calibrate" not in c for c in calls)
+    assert all("deep_supervision=true" in c for c in calls)
 
 
 def test_what_a_run_overspends_comes_out_of_the_later_runs(tmp_path: Path) -> None:
