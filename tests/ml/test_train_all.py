@@ -117,3 +117,14 @@ def test_a_run_started_past_the_deadline_still_gets_a_tenth_of_a_minute(tmp_path
 def test_the_2_5d_stage_takes_its_neighbours_from_context_slices(tmp_path: Path) -> None:
     calls = run_train_all(tmp_path, "cpu", BUDGET_MINUTES="100", CONTEXT_SLICES="2")
     assert ["context_slices=2" in c for c in calls] == [False] * 4 + [True] * 2
+
+
+def test_with_both_whole_slice_shares_at_zero_the_patch_stage_takes_the_budget_and_is_calibrated(
+    tmp_path: Path,
+) -> None:
+    """What the README advises for a CPU too slow for more than an epoch of whole slices."""
+    calls = run_train_all(tmp_path, "cpu", BUDGET_MINUTES="100", FINETUNE_SHARE="0", CONTEXT_SHARE="0")
+    assert [option(c, "--model") for c in calls] == ["attention_unet", "unetpp"]
+    assert [float(option(c, "--max-minutes") or 0) for c in calls] == [28.2, 65.8]  # 30/70 of 94 minutes
+    assert all(option(c, "--init-from") is None and "--no-calibrate" not in c for c in calls)
+    assert all(option(c, "--patch-size") is None for c in calls)  # the preset's native-resolution patches
