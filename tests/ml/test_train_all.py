@@ -1,4 +1,4 @@
-"""training/train_all.sh: the two models, the three cpu stages and how the wall-time budget is shared."""
+"""training/train_all.sh: the two models, the cpu stages and how the wall-time budget is shared."""
 
 from __future__ import annotations
 
@@ -52,8 +52,25 @@ def option(call: list[str], name: str) -> str | None:
     return call[call.index(name) + 1] if name in call else None
 
 
-def test_cpu_trains_patches_then_whole_slices_then_2_5d_within_the_budget(tmp_path: Path) -> None:
+def test_cpu_trains_patches_then_2d_whole_slices_by_default(tmp_path: Path) -> None:
     calls = run_train_all(tmp_path, "cpu", BUDGET_MINUTES="100")
+    runs = tmp_path / "runs"
+    assert [(option(c, "--model"), option(c, "--out")) for c in calls] == [
+        (model, f"{stage}/{model}")
+        for stage in (f"{runs}", f"{runs}-finetuned")
+        for model in ("attention_unet", "unetpp")
+    ]
+    # Half the 94 minutes left after the calibrations' 6% to each stage, each shared 30/70.
+    assert [float(option(c, "--max-minutes") or 0) for c in calls] == pytest.approx([14.1, 32.9, 14.1, 32.9], abs=0.06)
+    assert [option(c, "--init-from") for c in calls] == [None, None, f"{runs}/attention_unet", f"{runs}/unetpp"]
+    assert [option(c, "--patch-size") for c in calls] == [None, None, "0", "0"]
+    assert all("context_slices=1" not in c for c in calls)  # no neighbouring slices: one stage fewer to predict
+    assert all("deep_supervision=true" in c for c in calls)
+    assert ["--no-calibrate" in c for c in calls] == [True, True, False, False]
+
+
+def test_cpu_trains_patches_then_whole_slices_then_2_5d_when_the_context_stage_has_a_share(tmp_path: Path) -> None:
+    calls = run_train_all(tmp_path, "cpu", BUDGET_MINUTES="100", FINETUNE_SHARE="0.25", CONTEXT_SHARE="0.25")
     runs = tmp_path / "runs"
     stages = [f"{runs}", f"{runs}-finetuned", f"{runs}-context"]
     assert [(option(c, "--model"), option(c, "--out")) for c in calls] == [
@@ -98,7 +115,9 @@ def test_gpu_has_one_stage_on_whole_slices(tmp_path: Path) -> None:
 def test_what_a_run_overspends_comes_out_of_the_later_runs(tmp_path: Path) -> None:
     """Each run also spends two minutes beyond its budget (a real run loads its data and validates at the end):
     the later runs get less, and the whole command still ends with the calibrations' reserve left."""
-    calls = run_train_all(tmp_path, "cpu", overhead_s=120, BUDGET_MINUTES="180")
+    calls = run_train_all(
+        tmp_path, "cpu", overhead_s=120, BUDGET_MINUTES="180", FINETUNE_SHARE="0.25", CONTEXT_SHARE="0.25"
+    )
     budgets = [float(option(c, "--max-minutes") or 0) for c in calls]
     assert budgets[0] == round(180 * 0.94 * 0.5 * 0.3, 1)
     # The shares between the runs still hold: 30/70 within each stage, the patch stage twice each later one.
@@ -111,11 +130,13 @@ def test_what_a_run_overspends_comes_out_of_the_later_runs(tmp_path: Path) -> No
 def test_a_run_started_past_the_deadline_still_gets_a_tenth_of_a_minute(tmp_path: Path) -> None:
     calls = run_train_all(tmp_path, "cpu", overhead_s=3600, BUDGET_MINUTES="60")
     budgets = [float(option(c, "--max-minutes") or 0) for c in calls]
-    assert len(budgets) == 6 and budgets[-1] == 0.1
+    assert len(budgets) == 4 and budgets[-1] == 0.1
 
 
 def test_the_2_5d_stage_takes_its_neighbours_from_context_slices(tmp_path: Path) -> None:
-    calls = run_train_all(tmp_path, "cpu", BUDGET_MINUTES="100", CONTEXT_SLICES="2")
+    calls = run_train_all(
+        tmp_path, "cpu", BUDGET_MINUTES="100", CONTEXT_SHARE="0.25", FINETUNE_SHARE="0.25", CONTEXT_SLICES="2"
+    )
     assert ["context_slices=2" in c for c in calls] == [False] * 4 + [True] * 2
 
 
