@@ -5,10 +5,10 @@
 For each institution of the split's training and validation patients, each model is trained with the recipe on
 the other institutions and scored on the held-out one (whole patients at their original size, threshold 0.5, no
 post-processing, as in the ablation). Test patients are never used. The budget defaults to the ablation's short
-one; ``--budget`` passes other ``training.train`` arguments. ``--stages recipe`` runs every stage of
-``train_all.sh cpu`` per fold, each from the last one's weights and scored on the held-out site: the patch stage on
-that budget, then whole slices and 2.5D whole slices for ``STAGE_EPOCHS`` each. Results go to ``OUT/loio.json``
-and ``OUT/loio.md``.
+one; ``--budget`` passes other ``training.train`` arguments. ``--stages recipe`` runs the three stages of
+``train_all.sh cpu`` with its 2.5D stage on (the published lineage's recipe) per fold, each from the last one's
+weights and scored on the held-out site: the patch stage on that budget, then whole slices and 2.5D whole slices
+for ``STAGE_EPOCHS`` each. Results go to ``OUT/loio.json`` and ``OUT/loio.md``.
 """
 
 from __future__ import annotations
