@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# The published lineage's three stages (the default gives the 2.5D stage's share to the 2D whole slices).
+THREE_STAGES = {"FINETUNE_SHARE": "0.25", "CONTEXT_SHARE": "0.25"}
 
 
 def run_train_all(tmp_path: Path, preset: str, overhead_s: int = 0, **env: str) -> list[list[str]]:
@@ -70,7 +72,7 @@ def test_cpu_trains_patches_then_2d_whole_slices_by_default(tmp_path: Path) -> N
 
 
 def test_cpu_trains_patches_then_whole_slices_then_2_5d_when_the_context_stage_has_a_share(tmp_path: Path) -> None:
-    calls = run_train_all(tmp_path, "cpu", BUDGET_MINUTES="100", FINETUNE_SHARE="0.25", CONTEXT_SHARE="0.25")
+    calls = run_train_all(tmp_path, "cpu", BUDGET_MINUTES="100", **THREE_STAGES)
     runs = tmp_path / "runs"
     stages = [f"{runs}", f"{runs}-finetuned", f"{runs}-context"]
     assert [(option(c, "--model"), option(c, "--out")) for c in calls] == [
@@ -115,9 +117,7 @@ def test_gpu_has_one_stage_on_whole_slices(tmp_path: Path) -> None:
 def test_what_a_run_overspends_comes_out_of_the_later_runs(tmp_path: Path) -> None:
     """Each run also spends two minutes beyond its budget (a real run loads its data and validates at the end):
     the later runs get less, and the whole command still ends with the calibrations' reserve left."""
-    calls = run_train_all(
-        tmp_path, "cpu", overhead_s=120, BUDGET_MINUTES="180", FINETUNE_SHARE="0.25", CONTEXT_SHARE="0.25"
-    )
+    calls = run_train_all(tmp_path, "cpu", overhead_s=120, BUDGET_MINUTES="180", **THREE_STAGES)
     budgets = [float(option(c, "--max-minutes") or 0) for c in calls]
     assert budgets[0] == round(180 * 0.94 * 0.5 * 0.3, 1)
     # The shares between the runs still hold: 30/70 within each stage, the patch stage twice each later one.
@@ -134,9 +134,7 @@ def test_a_run_started_past_the_deadline_still_gets_a_tenth_of_a_minute(tmp_path
 
 
 def test_the_2_5d_stage_takes_its_neighbours_from_context_slices(tmp_path: Path) -> None:
-    calls = run_train_all(
-        tmp_path, "cpu", BUDGET_MINUTES="100", CONTEXT_SHARE="0.25", FINETUNE_SHARE="0.25", CONTEXT_SLICES="2"
-    )
+    calls = run_train_all(tmp_path, "cpu", BUDGET_MINUTES="100", CONTEXT_SLICES="2", **THREE_STAGES)
     assert ["context_slices=2" in c for c in calls] == [False] * 4 + [True] * 2
 
 
