@@ -201,13 +201,7 @@ def write_report(
     if comparison:
         a, b = comparison["models"]
         lo, hi = comparison["bootstrap_interval"]
-        p_value = f"p = {comparison['wilcoxon_p']:.3g}"
-        if comparison["significant"]:
-            verdict = f"the difference is statistically significant ({p_value})"
-        elif lo <= 0 <= hi:
-            verdict = f"the difference is not statistically significant ({p_value}; the interval contains 0)"
-        else:  # the two tests disagree: say so rather than pick the convenient one
-            verdict = f"the bootstrap interval excludes 0 but the signed-rank test is not significant ({p_value})"
+        verdict = comparison_verdict(comparison)
         better = a if comparison["mean_difference"] > 0 else b
         lines += [
             "",
@@ -241,6 +235,22 @@ def write_report(
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def comparison_verdict(comparison: dict[str, Any]) -> str:
+    """What the paired Wilcoxon test and the bootstrap interval say together, in words."""
+    lo, hi = comparison["bootstrap_interval"]
+    p_value = f"p = {comparison['wilcoxon_p']:.3g}"
+    rank_test_significant = comparison["wilcoxon_p"] < 1 - comparison["confidence"]
+    interval_holds_zero = lo <= 0 <= hi
+    if comparison["significant"]:
+        return f"the difference is statistically significant ({p_value})"
+    if not rank_test_significant and interval_holds_zero:
+        return f"the difference is not statistically significant ({p_value}; the interval contains 0)"
+    # The two tests disagree: say so rather than pick the convenient one.
+    if rank_test_significant:
+        return f"the signed-rank test is significant ({p_value}) but the bootstrap interval contains 0"
+    return f"the bootstrap interval excludes 0 but the signed-rank test is not significant ({p_value})"
 
 
 def load_histories(artifact_dirs: dict[str, Path]) -> dict[str, list[dict[str, float]]]:
