@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +69,103 @@ def _detected(truth_labels: list[np.ndarray], masks: list[np.ndarray]) -> int:
     return sum(len(np.unique(lab[m & (lab > 0)])) for lab, m in zip(truth_labels, masks, strict=True))
 
 
+@dataclass(frozen=True)
+class SettingScores:
+    """Every post-processing setting's scores on every patient: rows are settings, columns patients.
+
+    Scoring the settings is the search's cost; aggregating them over any group of patients is cheap, so a choice
+    can be made on some patients and scored on the others (the leave-one-patient-out estimate of
+    ``training.select_version``).
+    """
+
+    settings: list[dict[str, Any]]  # threshold, min_component_pixels, min_component_peak
+    dice: np.ndarray  # per-patient Dice
+    detected: np.ndarray  # true 3D lesions touched
+    false_positives: np.ndarray  # false-positive 3D lesions
+    lesions: np.ndarray  # (patients,): true 3D lesions
+    unfiltered: np.ndarray  # (settings,): the row of the same threshold with nothing removed
+
+    @property
+    def patients(self) -> int:
+        return len(self.lesions)
+
+
+def score_settings(probabilities: list[list[np.ndarray]], truths: list[list[np.ndarray]]) -> SettingScores:
+    """Score every (threshold, smallest component, least peak) setting on each patient."""
+    full = np.ones((3, 3, 3), bool)
+    truth_labels = [ndimage.label(np.stack(t), structure=full)[0] for t in truths]
+    settings: list[dict[str, Any]] = []
+    rows: list[list[tuple[float, int, int]]] = []
+    unfiltered: list[int] = []
+    for threshold in THRESHOLDS:
+        components = [
+            PatientComponents.build(patient, lesions, threshold)
+            for patient, lesions in zip(probabilities, truth_labels, strict=True)
+        ]
+        # Many settings keep the same components; each distinct choice is scored once per patient.
+        scored: list[dict[bytes, tuple[float, int, int]]] = [{} for _ in components]
+        first = len(settings)
+        for min_px in MIN_PIXELS:
+            for min_peak in (peak for peak in MIN_PEAKS if peak == 0 or peak > threshold):
+                row = []
+                for c, cache in zip(components, scored, strict=True):
+                    keep = c.kept(min_px, min_peak)
+                    key = np.packbits(keep).tobytes()
+                    if key not in cache:
+                        cache[key] = (c.dice(keep), c.detected(keep), c.false_positive_lesions(keep))
+                    row.append(cache[key])
+                settings.append(
+                    {"threshold": threshold, "min_component_pixels": min_px, "min_component_peak": min_peak}
+                )
+                rows.append(row)
+                unfiltered.append(first)  # MIN_PIXELS and MIN_PEAKS both start at 0: nothing removed
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), len(probabilities), 3)
+    return SettingScores(
+        settings=settings,
+        dice=table[..., 0],
+        detected=table[..., 1].astype(np.int64),
+        false_positives=table[..., 2].astype(np.int64),
+        lesions=np.array([int(lab.max()) for lab in truth_labels], np.int64),
+        unfiltered=np.array(unfiltered, np.int64),
+    )
+
+
+def grid_for(scores: SettingScores, patients: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Each setting's mean per-patient Dice, lesion sensitivity and false-positive lesions over ``patients``
+    (indices; all by default), and whether removing components loses a lesion its threshold found."""
+    cols = np.arange(scores.patients) if patients is None else np.asarray(patients)
+    n_true = int(scores.lesions[cols].sum())
+    dice = scores.dice[:, cols].mean(axis=1)
+    sensitivity = scores.detected[:, cols].sum(axis=1) / n_true if n_true else np.ones(len(scores.settings))
+    fp = scores.false_positives[:, cols].mean(axis=1)
+    loses = sensitivity < sensitivity[scores.unfiltered] - 1e-9
+    return [
+        {
+            **setting,
+            "dice": float(dice[k]),
+            "lesion_sensitivity": float(sensitivity[k]),
+            "false_positive_lesions_per_patient": float(fp[k]),
+            "loses_lesions": bool(loses[k]),
+        }
+        for k, setting in enumerate(scores.settings)
+    ]
+
+
 def search(
     probabilities: list[list[np.ndarray]], truths: list[list[np.ndarray]], floor: float | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Score every (threshold, smallest component, least peak) setting on the validation patients; pick the best.
+    """Score every (threshold, smallest component, least peak) setting on the validation patients; pick the best
+    (``choose``)."""
+    return choose(grid_for(score_settings(probabilities, truths)), floor)
 
-    Each setting (a "pair" below) gets the mean per-patient Dice, the lesion sensitivity (3D lesions touched) and
+
+def choose(
+    grid: list[dict[str, Any]], floor: float | None = None, warn: bool = True
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Pick the best setting of a scored grid; mark each setting's eligibility in it (``warn``: log when the
+    false-positive target is out of reach or the choice sits at a grid edge).
+
+    Each setting (a "pair" below) has the mean per-patient Dice, the lesion sensitivity (3D lesions touched) and
     the false-positive lesions per patient. A pair is eligible only if its lesion sensitivity is at least that of
     the plain model (threshold 0.5, nothing removed) and removing components loses no lesion that its threshold
     found: per-patient Dice alone rewards deleting small true lesions. ``floor`` raises the sensitivity a pair
@@ -84,44 +176,6 @@ def search(
     Among them, the pairs within ``DICE_TIE`` of the best Dice are a tie: the fewest false-positive lesions win,
     then the higher Dice, then the smallest change from the plain model.
     """
-    full = np.ones((3, 3, 3), bool)
-    truth_labels = [ndimage.label(np.stack(t), structure=full)[0] for t in truths]
-    n_true = sum(int(lab.max()) for lab in truth_labels)
-    grid = []
-    for threshold in THRESHOLDS:
-        components = [
-            PatientComponents.build(patient, lesions, threshold)
-            for patient, lesions in zip(probabilities, truth_labels, strict=True)
-        ]
-        unfiltered_sensitivity = None
-        # Many settings keep the same components; each distinct choice is scored once.
-        scored: dict[bytes, tuple[float, float, float]] = {}
-        for min_px in MIN_PIXELS:
-            for min_peak in (peak for peak in MIN_PEAKS if peak == 0 or peak > threshold):
-                keeps = [c.kept(min_px, min_peak) for c in components]
-                choice = b"".join(np.packbits(keep).tobytes() for keep in keeps)
-                if choice not in scored:
-                    pairs = list(zip(components, keeps, strict=True))
-                    detected = sum(c.detected(keep) for c, keep in pairs)
-                    scored[choice] = (
-                        float(np.mean([c.dice(keep) for c, keep in pairs])),
-                        detected / n_true if n_true else 1.0,
-                        float(np.mean([c.false_positive_lesions(keep) for c, keep in pairs])),
-                    )
-                dice_mean, sensitivity, fp_mean = scored[choice]
-                if min_px == 0 and min_peak == 0:
-                    unfiltered_sensitivity = sensitivity
-                grid.append(
-                    {
-                        "threshold": threshold,
-                        "min_component_pixels": min_px,
-                        "min_component_peak": min_peak,
-                        "dice": dice_mean,
-                        "lesion_sensitivity": sensitivity,
-                        "false_positive_lesions_per_patient": fp_mean,
-                        "loses_lesions": sensitivity < (unfiltered_sensitivity or 0.0) - 1e-9,
-                    }
-                )
     baseline = _baseline(grid)
     required = max(baseline["lesion_sensitivity"], floor or 0.0)
     for g in grid:
@@ -137,7 +191,7 @@ def search(
         and g["lesion_sensitivity"] >= by_dice["lesion_sensitivity"] - 1e-9
         and g["dice"] >= by_dice["dice"] - TARGET_MAX_DICE_COST
     ]
-    if not on_target:
+    if not on_target and warn:
         LOGGER.warning(
             "no setting meets the target of %s false-positive lesions per patient without losing a lesion or more"
             " than %s Dice (best-Dice setting: %.2f)",
@@ -158,7 +212,7 @@ def search(
             g["min_component_peak"],
         ),
     )
-    for edge in edges_reached(best):
+    for edge in edges_reached(best) if warn else []:
         LOGGER.warning("the best %s sits at the edge of the search grid", edge)
     return best, grid
 
@@ -207,6 +261,31 @@ def edges_reached(best: dict[str, Any]) -> list[str]:
     return edges
 
 
+def validation_probabilities(segmenter: Segmenter, volumes: list[PatientVolume]) -> dict[bool, list[list[np.ndarray]]]:
+    """Each patient's slice probabilities, without and with flip averaging."""
+    card = segmenter.card
+    by_flip = {}
+    for flip in (False, True):
+        segmenter.card = card.model_copy(update={"flip_averaging": flip})
+        by_flip[flip] = [[r.probability for r in segmenter.predict_volume(v.images)] for v in volumes]
+    segmenter.card = card
+    return by_flip
+
+
+def choose_with_flip(
+    grids: dict[bool, list[dict[str, Any]]], warn: bool = True
+) -> tuple[bool, dict[bool, tuple[dict[str, Any], list[dict[str, Any]]]]]:
+    """The best setting without and with flip averaging, and whether to average.
+
+    The flip-averaged choice must not lose a lesion the plain model (no flip, threshold 0.5, nothing removed)
+    finds, and flip averaging doubles the inference time, so it is taken only for a gain of ``FLIP_MIN_GAIN``.
+    """
+    plain = choose(grids[False], warn=warn)
+    flipped = choose(grids[True], floor=_baseline(plain[1])["lesion_sensitivity"], warn=warn)
+    flip = bool(flipped[0].get("eligible", True) and flipped[0]["dice"] - plain[0]["dice"] >= FLIP_MIN_GAIN)
+    return flip, {False: plain, True: flipped}
+
+
 def calibrate(artifact: Path, volumes: list[PatientVolume], device: str = "auto") -> dict[str, Any]:
     """Search threshold and smallest component with and without flip averaging; write the best into the card.
 
@@ -215,19 +294,9 @@ def calibrate(artifact: Path, volumes: list[PatientVolume], device: str = "auto"
     segmenter = Segmenter.load(artifact, device=device)
     card = read_card(artifact)
     truths = [v.masks for v in volumes]
-    searches: dict[bool, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
-    probabilities_by_flip: dict[bool, list[list[np.ndarray]]] = {}
-    for flip in (False, True):
-        segmenter.card = card.model_copy(update={"flip_averaging": flip})
-        probabilities = [[r.probability for r in segmenter.predict_volume(v.images)] for v in volumes]
-        probabilities_by_flip[flip] = probabilities
-        # Flip averaging must not lose a lesion the plain model (no flip, threshold 0.5, nothing removed) finds.
-        plain = None if not flip else _baseline(searches[False][1])["lesion_sensitivity"]
-        searches[flip] = search(probabilities, truths, floor=plain)
-    flip = (
-        searches[True][0].get("eligible", True)
-        and searches[True][0]["dice"] - searches[False][0]["dice"] >= FLIP_MIN_GAIN
-    )
+    probabilities_by_flip = validation_probabilities(segmenter, volumes)
+    scores = {flip: score_settings(p, truths) for flip, p in probabilities_by_flip.items()}
+    flip, searches = choose_with_flip({flip: grid_for(s) for flip, s in scores.items()})
     best, grid = searches[flip]
     edges = edges_reached(best)
     # Then, on the slice masks just chosen, the smallest 3D component a volume keeps.

@@ -10,7 +10,8 @@ import pytest
 
 from brainmets.inference import Segmenter, find_artifacts
 from tests.synthetic import make_slice, write_dataset
-from training import calibrate, evaluate, publish, stress, train
+from training import calibrate, evaluate, publish, select_version, stress, train
+from training.data import Split
 
 TINY = ["--widths", "8,16,32", "--input-size", "64", "--batch-size", "8", "--lr", "0.01", "--no-progress"]
 
@@ -167,3 +168,31 @@ def test_the_t2_like_change_makes_the_darkest_tissue_bright_and_keeps_air_dark()
     out = stress.TRANSFORMS["t2_like"](image)
     assert out[0, 0] == image[0, 0]  # air
     assert out[5, 5] > out[11, 11] and out[13, 13] > out[11, 11]  # CSF and lesion both brighter than grey
+
+
+def test_select_replaces_a_version_only_for_a_gain_beyond_the_noise(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, out = trained
+    # A barely trained version of the same network: the trained one must clearly beat it.
+    weak = tmp_path / "weak" / "attention_unet"
+    train.main(["--model", "attention_unet", "--data", str(data), "--out", str(weak), "--epochs", "1"]
+               + ["--samples-per-epoch", "8", "--no-calibrate", *TINY])  # fmt: skip
+    # Every synthetic patient is a validation patient here, so the held-out estimate has enough of them.
+    split = Split.load(out / "split.json")
+    everyone = Split(split.seed, [], sorted({*split.train, *split.val, *split.test}), [])
+    everyone.save(tmp_path / "split.json")
+    common = ["--data", str(data), "--split", str(tmp_path / "split.json")]
+
+    select_version.main([*common, "--candidate", str(out), "--incumbent", str(weak), "--out", str(tmp_path / "a.json")])
+    result = json.loads((tmp_path / "a.json").read_text())
+    assert result["replace"], result["reason"]
+    assert result["candidate"]["patients"] == 8
+    assert result["candidate"]["per_patient_dice_mean"] > result["incumbent"]["per_patient_dice_mean"] + 0.1
+    assert "REPLACE" in capsys.readouterr().out
+
+    # Against itself, the candidate scores the same on every patient and never clears the noise.
+    select_version.main([*common, "--candidate", str(out), "--incumbent", str(out), "--out", str(tmp_path / "b.json")])
+    result = json.loads((tmp_path / "b.json").read_text())
+    assert not result["replace"] and "KEEP" in capsys.readouterr().out
+    assert result["comparison"]["mean_difference"] == 0 and result["comparison"]["wins_a"] == 0

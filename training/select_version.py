@@ -1,0 +1,159 @@
+"""Should a candidate version replace the published one? Decided on the validation patients, with the
+post-processing search's optimism taken out and the noise of a few patients taken into account.
+
+``python -m training.select_version --candidate runs/x/attention_unet --incumbent training/artifacts/attention_unet
+--data DIR --split FILE [--out select.json]``
+
+A card's calibrated validation Dice is the best of about 1,500 post-processing settings, scored on the very
+patients they were chosen on: it flatters every version, and a version whose settings happen to suit those
+patients most looks best. Here every validation patient is scored with the setting, flip averaging included,
+that the search chooses on the *other* patients (leave one patient out), for both versions. The candidate
+replaces the incumbent only when the paired difference of those held-out per-patient Dice clears the noise: the
+lower end of its bootstrap interval lies above zero. Otherwise the incumbent stays, however the means compare.
+The volume step (the smallest 3D component) is left out of the estimate; it is chosen on the slice masks after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from brainmets.inference import Segmenter
+from training.calibrate import SettingScores, choose_with_flip, grid_for, score_settings, validation_probabilities
+from training.comparison import paired_comparison
+from training.data import PatientVolume, Split, discover_patients, read_patients
+
+LOGGER = logging.getLogger("training.select_version")
+# A two-sided 90% interval: the candidate must be better with about 95% confidence, one-sided.
+ALPHA = 0.10
+
+
+def _row(scores: SettingScores, setting: dict[str, Any]) -> int:
+    key = (setting["threshold"], setting["min_component_pixels"], setting["min_component_peak"])
+    return next(
+        k
+        for k, s in enumerate(scores.settings)
+        if (s["threshold"], s["min_component_pixels"], s["min_component_peak"]) == key
+    )
+
+
+def held_out_scores(scores: dict[bool, SettingScores], patient_ids: list[str]) -> dict[str, Any]:
+    """Score each patient with the post-processing chosen on the others (``scores``: without and with flip
+    averaging); beside it, the usual in-sample figure, chosen and scored on all of them."""
+    n = len(patient_ids)
+    if n < 2:
+        raise ValueError(f"leave-one-patient-out needs at least two patients, got {n}")
+    dice = np.zeros(n)
+    detected = np.zeros(n, np.int64)
+    false_positives = np.zeros(n, np.int64)
+    chosen: Counter[str] = Counter()
+    for i in range(n):
+        others = np.delete(np.arange(n), i)
+        flip, searches = choose_with_flip({f: grid_for(s, others) for f, s in scores.items()}, warn=False)
+        best = searches[flip][0]
+        row = _row(scores[flip], best)
+        dice[i] = scores[flip].dice[row, i]
+        detected[i] = scores[flip].detected[row, i]
+        false_positives[i] = scores[flip].false_positives[row, i]
+        chosen[
+            f"{'flip, ' if flip else ''}{best['threshold']}, {best['min_component_pixels']} px,"
+            f" peak {best['min_component_peak']}"
+        ] += 1
+    flip, searches = choose_with_flip({f: grid_for(s) for f, s in scores.items()}, warn=False)
+    lesions = int(scores[False].lesions.sum())
+    return {
+        "patients": n,
+        "per_patient_dice_mean": float(dice.mean()),
+        "lesion_sensitivity": float(detected.sum() / lesions) if lesions else 1.0,
+        "false_positive_lesions_per_patient": float(false_positives.mean()),
+        "per_patient_dice": dict(zip(patient_ids, dice.tolist(), strict=True)),
+        "settings_chosen": dict(chosen.most_common()),
+        "in_sample": {**searches[flip][0], "flip_averaging": flip},
+    }
+
+
+def estimate(artifact: Path, volumes: list[PatientVolume], device: str = "auto") -> dict[str, Any]:
+    """One version's held-out calibrated figures on ``volumes``."""
+    segmenter = Segmenter.load(artifact, device=device)
+    truths = [v.masks for v in volumes]
+    scores = {flip: score_settings(p, truths) for flip, p in validation_probabilities(segmenter, volumes).items()}
+    return {"artifact": str(artifact), "version": segmenter.card.version, **held_out_scores(scores, _ids(volumes))}
+
+
+def _ids(volumes: list[PatientVolume]) -> list[str]:
+    return [v.patient_id for v in volumes]
+
+
+def verdict(candidate: dict[str, float], incumbent: dict[str, float], alpha: float = ALPHA) -> dict[str, Any]:
+    """Replace only when the paired bootstrap interval of (candidate - incumbent) held-out Dice lies above 0."""
+    comparison = paired_comparison(candidate, incumbent, alpha=alpha)
+    lo, hi = comparison["bootstrap_interval"]
+    replace = lo > 0
+    if replace:
+        reason = (
+            f"the candidate is better: the {comparison['confidence']:.0%} interval [{lo:+.4f}, {hi:+.4f}] lies above 0"
+        )
+    elif hi < 0:
+        reason = (
+            f"the candidate is worse: the {comparison['confidence']:.0%} interval [{lo:+.4f}, {hi:+.4f}] lies below 0"
+        )
+    else:
+        reason = (
+            f"within the noise: the {comparison['confidence']:.0%} interval [{lo:+.4f}, {hi:+.4f}] holds 0, so the"
+            " incumbent stays"
+        )
+    return {"replace": replace, "reason": reason, "comparison": comparison}
+
+
+def select(candidate: Path, incumbent: Path, volumes: list[PatientVolume], device: str = "auto") -> dict[str, Any]:
+    new, old = estimate(candidate, volumes, device), estimate(incumbent, volumes, device)
+    return {"candidate": new, "incumbent": old, **verdict(new["per_patient_dice"], old["per_patient_dice"])}
+
+
+def _line(name: str, e: dict[str, Any]) -> str:
+    s = e["in_sample"]
+    return (
+        f"{name} {e['version']}: held-out per-patient Dice {e['per_patient_dice_mean']:.4f} (in-sample"
+        f" {s['dice']:.4f}), lesion sensitivity {e['lesion_sensitivity']:.3f}, false-positive lesions per patient"
+        f" {e['false_positive_lesions_per_patient']:.2f}; settings chosen {e['settings_chosen']}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--candidate", required=True, type=Path, help="the new version's model folder")
+    p.add_argument("--incumbent", required=True, type=Path, help="the published version's model folder")
+    p.add_argument("--data", required=True, type=Path)
+    p.add_argument("--split", required=True, type=Path)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--out", type=Path, help="write the whole comparison here as JSON")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    wanted = set(Split.load(args.split).val)
+    volumes = read_patients([pt for pt in discover_patients(args.data) if pt.patient_id in wanted])
+    result = select(args.candidate, args.incumbent, volumes, args.device)
+    print(_line("candidate", result["candidate"]))
+    print(_line("incumbent", result["incumbent"]))
+    c = result["comparison"]
+    print(
+        f"held-out difference {c['mean_difference']:+.4f} over {c['patients']} patients"
+        f" ({c['wins_a']} better, {c['wins_b']} worse):"
+        f" {'REPLACE' if result['replace'] else 'KEEP'}: {result['reason']}"
+    )
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
