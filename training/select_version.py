@@ -18,65 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from brainmets.inference import Segmenter
-from training.calibrate import SettingScores, choose_with_flip, grid_for, score_settings, validation_probabilities
+from training.calibrate import validation_probabilities
 from training.comparison import paired_comparison
 from training.data import PatientVolume, Split, discover_patients, read_patients
+from training.postprocess_search import held_out_scores, score_settings
 
 LOGGER = logging.getLogger("training.select_version")
 # A two-sided 90% interval: the candidate must be better with about 95% confidence, one-sided.
 ALPHA = 0.10
-
-
-def _row(scores: SettingScores, setting: dict[str, Any]) -> int:
-    key = (setting["threshold"], setting["min_component_pixels"], setting["min_component_peak"])
-    return next(
-        k
-        for k, s in enumerate(scores.settings)
-        if (s["threshold"], s["min_component_pixels"], s["min_component_peak"]) == key
-    )
-
-
-def held_out_scores(scores: dict[bool, SettingScores], patient_ids: list[str]) -> dict[str, Any]:
-    """Score each patient with the post-processing chosen on the others (``scores``: without and with flip
-    averaging); beside it, the usual in-sample figure, chosen and scored on all of them."""
-    n = len(patient_ids)
-    if n < 2:
-        raise ValueError(f"leave-one-patient-out needs at least two patients, got {n}")
-    dice = np.zeros(n)
-    detected = np.zeros(n, np.int64)
-    false_positives = np.zeros(n, np.int64)
-    chosen: Counter[str] = Counter()
-    for i in range(n):
-        others = np.delete(np.arange(n), i)
-        flip, searches = choose_with_flip({f: grid_for(s, others) for f, s in scores.items()}, warn=False)
-        best = searches[flip][0]
-        row = _row(scores[flip], best)
-        dice[i] = scores[flip].dice[row, i]
-        detected[i] = scores[flip].detected[row, i]
-        false_positives[i] = scores[flip].false_positives[row, i]
-        chosen[
-            f"{'flip, ' if flip else ''}{best['threshold']}, {best['min_component_pixels']} px,"
-            f" peak {best['min_component_peak']}"
-        ] += 1
-    flip, searches = choose_with_flip({f: grid_for(s) for f, s in scores.items()}, warn=False)
-    lesions = int(scores[False].lesions.sum())
-    return {
-        "patients": n,
-        "per_patient_dice_mean": float(dice.mean()),
-        "lesion_sensitivity": float(detected.sum() / lesions) if lesions else 1.0,
-        "false_positive_lesions_per_patient": float(false_positives.mean()),
-        "per_patient_dice": dict(zip(patient_ids, dice.tolist(), strict=True)),
-        "settings_chosen": dict(chosen.most_common()),
-        "in_sample": {**searches[flip][0], "flip_averaging": flip},
-    }
 
 
 def estimate(artifact: Path, volumes: list[PatientVolume], device: str = "auto") -> dict[str, Any]:

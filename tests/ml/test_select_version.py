@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from tests.synthetic import ellipse
-from training.calibrate import score_settings
-from training.select_version import held_out_scores, verdict
+from training.postprocess_search import held_out_scores, score_settings
+from training.select_version import verdict
 
 SHAPE = (48, 48)
 RADIUS = 8

@@ -13,7 +13,7 @@ from brainmets.inference import Segmenter
 from brainmets.inference.postprocess import postprocess_volume
 from tests.services.artifacts import make_tiny_artifacts
 from tests.services.volumes import head_volume
-from training import calibrate
+from training import calibrate, postprocess_search
 from training.data import PatientVolume
 from training.evaluation import evaluate_patient
 
@@ -40,15 +40,15 @@ def _patient(seed: int, small_truth: bool) -> tuple[np.ndarray, np.ndarray]:
 
 def test_false_specks_go_and_the_size_stays_below_every_true_lesion() -> None:
     cases = [_patient(k, small_truth=False) for k in range(3)]
-    best, grid = calibrate.search_volume([c[0] for c in cases], [c[1] for c in cases])
+    best, grid = postprocess_search.search_volume([c[0] for c in cases], [c[1] for c in cases])
     assert best["min_component_voxels"] > 1 and best["lesion_sensitivity"] == 1.0
     assert best["false_positive_lesions_per_patient"] == 0
-    assert [g["min_component_voxels"] for g in grid] == list(calibrate.MIN_VOXELS)
+    assert [g["min_component_voxels"] for g in grid] == list(postprocess_search.MIN_VOXELS)
 
 
 def test_a_small_true_lesion_is_never_removed() -> None:
     cases = [_patient(k, small_truth=True) for k in range(3)]
-    best, _ = calibrate.search_volume([c[0] for c in cases], [c[1] for c in cases])
+    best, _ = postprocess_search.search_volume([c[0] for c in cases], [c[1] for c in cases])
     assert best["lesion_sensitivity"] == 1.0
     assert best["min_component_voxels"] <= 7
     assert postprocess_volume(cases[0][0], best["min_component_voxels"])[cases[0][1]].all()
@@ -94,11 +94,15 @@ def test_calibration_writes_the_3d_choice_into_the_card(tmp_path: Path) -> None:
         )
     summary = calibrate.calibrate(artifact, volumes, device="cpu")
     chosen = summary["postprocessing_search"]["volume"]["chosen"]
-    assert chosen["min_component_voxels"] in calibrate.MIN_VOXELS
+    assert chosen["min_component_voxels"] in postprocess_search.MIN_VOXELS
     card = json.loads((artifact / "model_card.json").read_text())
     assert card["min_component_voxels"] == chosen["min_component_voxels"]
+    # Beside the in-sample figures, each patient scored with the setting chosen on the other one.
+    held_out = card["validation_metrics"]["postprocessing_search"]["held_out"]
+    assert held_out["patients"] == 2 and set(held_out["per_patient_dice"]) == {"p0", "p1"}
+    assert sum(held_out["settings_chosen"].values()) == 2
 
 
 def test_no_volume_setting_can_drop_a_component_the_slice_rule_keeps() -> None:
     # A 3D component of more voxels than the cap may lie on one slice, where the 50-pixel rule protects it.
-    assert max(calibrate.MIN_VOXELS) <= calibrate.MAX_MIN_COMPONENT_PIXELS
+    assert max(postprocess_search.MIN_VOXELS) <= postprocess_search.MAX_MIN_COMPONENT_PIXELS
