@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from training.comparison import paired_comparison
-from training.report import comparison_verdict
+from training.report import comparison_verdict, generalisation_table
 
 
 def _comparison(p: float, interval: tuple[float, float]) -> dict[str, object]:
@@ -35,3 +35,18 @@ def test_the_verdict_says_when_the_two_tests_disagree() -> None:
     # The interval excludes zero, the signed-rank test does not reject.
     verdict = comparison_verdict(_comparison(0.08, (0.001, 0.05)))
     assert "excludes 0" in verdict and "not significant (p = 0.08)" in verdict
+
+
+def test_the_generalisation_table_shows_the_held_out_validation_figure() -> None:
+    def card(held_out: float | None) -> dict[str, object]:
+        search = {"held_out": {"per_patient_dice_mean": held_out}} if held_out is not None else {}
+        return {"validation_metrics": {"per_patient_dice_mean": 0.80, "postprocessing_search": search}}
+
+    models = {
+        "unetpp": {"card": card(0.7812), "per_patient_dice_mean": 0.824},
+        "attention_unet": {"card": card(None), "per_patient_dice_mean": 0.799},  # calibrated before it existed
+    }
+    lines = generalisation_table(models)
+    assert "held out" in lines[0]
+    assert lines[2] == "| U-Net++ | 0.800 | 0.781 | 0.824 | 0.024 |"
+    assert lines[3] == "| Attention U-Net | 0.800 | n/a | 0.799 | -0.001 |"
