@@ -53,6 +53,27 @@ class LesionCount(BaseModel):
     sensitivity: float | None = Field(default=None, description="detected / true; null when there are none")
 
 
+class HeldOutScores(BaseModel):
+    """Validation patients each scored with the post-processing chosen on the others (leave one patient out):
+    the calibrated figures without the optimism of choosing and scoring on the same patients."""
+
+    model_config = ConfigDict(extra="allow")
+
+    patients: int | None = None
+    per_patient_dice_mean: float | None = None
+    lesion_sensitivity: float | None = None
+    false_positive_lesions_per_patient: float | None = None
+
+
+class PostprocessingSearch(BaseModel):
+    """``training.calibrate``'s record of its search in a card's ``validation_metrics``; its choice and grid pass
+    through unread."""
+
+    model_config = ConfigDict(extra="allow")
+
+    held_out: HeldOutScores | None = None
+
+
 class Evaluation(BaseModel):
     """``training.evaluate``'s summary of one subset, as ``training.publish`` records it in a card.
 
@@ -73,6 +94,7 @@ class Evaluation(BaseModel):
     hd95_mean: float | None = None
     inference_ms_per_slice: float | None = None
     gflops: float | None = None
+    postprocessing_search: PostprocessingSearch | None = None
 
 
 def card_paths(root: str | Path | None = None) -> list[Path]:

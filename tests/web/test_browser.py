@@ -433,6 +433,8 @@ def test_models_view_compares_the_model_cards(page: object, app_url: str) -> Non
         assert cell.and_(page.locator('[data-metric="trained_size"]')).text_content() == "68 / 2,548"
         assert cell.and_(page.locator('[data-metric="context_slices"]')).text_content() == "single slice (2D)"
         assert cell.and_(page.locator('[data-metric="small_lesion_sensitivity"]')).text_content() == "0.750 (9/12)"
+    held_out = {m: table.locator(f'td[data-model="{m}"][data-metric="validation_dice_held_out"]') for m in PATCH_SIZE}
+    assert held_out["unetpp"].text_content() == "0.700" and held_out["attention_unet"].text_content() == "—"
     patches = {model: table.locator(f'td[data-model="{model}"][data-metric="patch_size"]') for model in PATCH_SIZE}
     assert patches["unetpp"].text_content() == f"{PATCH_SIZE['unetpp']} × {PATCH_SIZE['unetpp']}"
     assert patches["attention_unet"].text_content() == "whole slices"

@@ -203,6 +203,15 @@ const ROWS = [
     formatMetric,
     true,
   ],
+  // Calibration chooses its post-processing on the validation patients and scores it on them; held out, each is
+  // scored with the setting chosen on the others: the honest figure.
+  [
+    "Validation Dice (held out)",
+    "validation_dice_held_out",
+    (c) => number(c.validation_metrics?.postprocessing_search?.held_out?.per_patient_dice_mean),
+    formatMetric,
+    true,
+  ],
   ["Test patients / slices", "test_size", (c) => c.test_metrics, formatPatientsSlices, false],
   ["Cost"],
   ["Parameters", "parameters", (c) => number(c.parameters), formatCount, false],
