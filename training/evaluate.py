@@ -152,6 +152,11 @@ def main(argv: list[str] | None = None) -> None:
         if stale:
             raise SystemExit(f"{args.out / 'metrics.json'} scored other versions of {', '.join(sorted(stale))}")
         models = metrics["models"]
+        # The same versions: their scores stand, and their cards are read again for what was added since (the
+        # held-out validation figures).
+        for m, r in models.items():
+            if m in segmenters:
+                r["card"] = segmenters[m].card.model_dump(mode="json", exclude={"test_metrics"})
     else:
         metrics = score(segmenters, volumes, args)
         models = metrics["models"]

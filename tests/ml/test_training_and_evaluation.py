@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -196,3 +197,20 @@ def test_select_replaces_a_version_only_for_a_gain_beyond_the_noise(
     result = json.loads((tmp_path / "b.json").read_text())
     assert not result["replace"] and "KEEP" in capsys.readouterr().out
     assert result["comparison"]["mean_difference"] == 0 and result["comparison"]["wins_a"] == 0
+
+
+def test_reusing_the_scores_reads_the_cards_again(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    data, out = trained
+    artifact = tmp_path / "artifacts" / "attention_unet"
+    shutil.copytree(out, artifact)
+    common = ["--data", str(data), "--weights-dir", str(artifact.parent), "--examples", "0", "--out", str(tmp_path)]
+    evaluate.main(common)
+    scored = json.loads((tmp_path / "metrics.json").read_text())["models"]["attention_unet"]
+    # Held-out figures recorded in the card after the evaluation reach the report without scoring again.
+    card = json.loads((artifact / "model_card.json").read_text())
+    card["validation_metrics"]["postprocessing_search"]["held_out"] = {"per_patient_dice_mean": 0.4321}
+    (artifact / "model_card.json").write_text(json.dumps(card))
+    evaluate.main([*common, "--reuse-metrics"])
+    reused = json.loads((tmp_path / "metrics.json").read_text())["models"]["attention_unet"]
+    assert reused["per_patient"] == scored["per_patient"]
+    assert "| 0.432 |" in (tmp_path / "report.md").read_text()
