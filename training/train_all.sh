@@ -96,3 +96,10 @@ for i in "${!stage_dirs[@]}"; do
     run=$((run + 1))
   done
 done
+# Publishing is a separate, deliberate step: a new version replaces the published one only when it is better on
+# the validation patients beyond their noise (training.select_version, README "Training").
+echo "trained: ${stage_dirs[$last]}; publish a model only where this says REPLACE:"
+for model in "${models[@]}"; do
+  echo "  $py -m training.select_version --candidate ${stage_dirs[$last]}/$model --incumbent training/artifacts/$model" \
+    "--data $data --split training/splits/lgg-flair.json"
+done

@@ -36,13 +36,15 @@ def run_train_all(tmp_path: Path, preset: str, overhead_s: int = 0, **env: str) 
     for script in (fake_date, recorder):
         script.chmod(0o755)
     runs = tmp_path / "runs"
-    subprocess.run(
+    done = subprocess.run(
         ["bash", "training/train_all.sh", preset, "DATA", str(runs)],
         cwd=REPO,
         env={**os.environ, "PYTHON": str(recorder), "PATH": f"{bin_dir}:{os.environ['PATH']}", **env},
         check=True,
         capture_output=True,
+        text=True,
     )
+    (tmp_path / "stdout.txt").write_text(done.stdout)
     return [line.split() for line in calls.read_text().splitlines()]
 
 
@@ -147,3 +149,12 @@ def test_with_both_whole_slice_shares_at_zero_the_patch_stage_takes_the_budget_a
     assert [float(option(c, "--max-minutes") or 0) for c in calls] == [28.2, 65.8]  # 30/70 of 94 minutes
     assert all(option(c, "--init-from") is None and "--no-calibrate" not in c for c in calls)
     assert all(option(c, "--patch-size") is None for c in calls)  # the preset's native-resolution patches
+
+
+def test_it_ends_by_naming_the_selection_step_and_publishes_nothing(tmp_path: Path) -> None:
+    calls = run_train_all(tmp_path, "cpu", BUDGET_MINUTES="100")
+    assert all("training.publish" not in c and "training.select_version" not in c for c in calls)
+    said = (tmp_path / "stdout.txt").read_text()
+    for model in ("attention_unet", "unetpp"):
+        candidate = f"--candidate {tmp_path / 'runs'}-finetuned/{model} --incumbent training/artifacts/{model}"
+        assert f"-m training.select_version {candidate}" in said
