@@ -161,6 +161,21 @@ def main(argv: list[str] | None = None) -> None:
     )
 
 
+def default_version(model: str, preset: str, stamp: datetime, started_from: str | None = None) -> str:
+    """``<model>-<preset>[-finetuned]-<date>``, numbered ``.2``, ``.3``... where the artifact it started from
+    already has that name: two sets of weights must never share a version, or reports and caches would take one
+    for the other."""
+    version = f"{model}-{preset}{'-finetuned' if started_from else ''}-{stamp:%Y%m%d}"
+    if started_from is None or not started_from.startswith(version):
+        return version
+    suffix = started_from[len(version) :]
+    if suffix == "":
+        return f"{version}.2"
+    if suffix.startswith(".") and suffix[1:].isdigit():
+        return f"{version}.{int(suffix[1:]) + 1}"
+    return version
+
+
 def build_card(
     args: argparse.Namespace,
     config: TrainConfig,
@@ -180,11 +195,11 @@ def build_card(
         patients=len(train_vols),
         slices=sum(shapes.values()),
     )
-    stage = "-finetuned" if trainer.initialised_from else ""  # a second stage must not share its start's version
+    started_from = (trainer.initialised_from or {}).get("version")
     return ModelCard(
         name=config.model,
         architecture=ARCHITECTURES[config.model].__name__,
-        version=args.version or f"{config.model}-{config.preset}{stage}-{stamp:%Y%m%d}",
+        version=args.version or default_version(config.model, config.preset, stamp, started_from),
         network=config.network_kwargs(),
         input_size=(config.input_size, config.input_size),
         in_channels=channels_for(config.context_slices),

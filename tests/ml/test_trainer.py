@@ -4,6 +4,7 @@ exported, and an epoch's patches mix lesion-centred and other patches."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from brainmets.inference import ModelCard, save_artifact
 from training.config import apply_overrides, preset_config
 from training.losses import segmentation_loss
 from training.slices import SliceTensors, sample_epoch
+from training.train import default_version
 from training.trainer import CHECKPOINT, Trainer, head_window
 
 
@@ -282,3 +284,15 @@ def test_deep_supervision_defaults_to_how_each_published_network_was_built() -> 
     assert "deep_supervision" not in preset_config("attention_unet", "cpu").network_kwargs()
     assert preset_config("attention_unet", "cpu", deep_supervision=True).network_kwargs()["deep_supervision"]
     assert preset_config("unetpp", "cpu", deep_supervision=False).network_kwargs()["deep_supervision"] is False
+
+
+def test_a_stage_never_takes_the_version_of_the_artifact_it_started_from() -> None:
+    day = datetime(2026, 12, 7, tzinfo=UTC)
+    assert default_version("unetpp", "cpu", day) == "unetpp-cpu-20261207"
+    assert default_version("unetpp", "cpu", day, "unetpp-cpu-20261207") == "unetpp-cpu-finetuned-20261207"
+    # A third stage on the day of the second, and a fourth.
+    third = default_version("unetpp", "cpu", day, "unetpp-cpu-finetuned-20261207")
+    assert third == "unetpp-cpu-finetuned-20261207.2"
+    assert default_version("unetpp", "cpu", day, third) == "unetpp-cpu-finetuned-20261207.3"
+    # Started from an earlier day's stage: the plain name is free.
+    assert default_version("unetpp", "cpu", day, "unetpp-cpu-finetuned-20261206") == "unetpp-cpu-finetuned-20261207"
