@@ -32,6 +32,7 @@ preset=${1:-cpu}
 data=${2:-../shared/data/lgg-flair}
 runs=${3:-runs/$preset}
 py=${PYTHON:-.venv/bin/python}
+split=${SPLIT:-training/splits/lgg-flair.json}  # the committed split; another only for tests and other data
 if [[ $preset == gpu ]]; then
   budget=${BUDGET_MINUTES:-120} finetune=${FINETUNE_SHARE:-0} context=${CONTEXT_SHARE:-0}
 else
@@ -54,7 +55,7 @@ train() {
   # validation Dice with it against 0.613 without; on a Zen 4 CPU with native bf16, where the same minutes fit four
   # times the steps, 0.768 against 0.778, within the noise of 14 validation patients (report, ablation).
   "$py" -m training.train --model "$model" --preset "$preset" --data "$data" --out "$out" \
-    --split training/splits/lgg-flair.json --no-progress --set deep_supervision=true \
+    --split "$split" --no-progress --set deep_supervision=true \
     --dataset-name "LGG Segmentation Dataset (TCGA-LGG FLAIR, Buda et al. 2019)" \
     --max-minutes "$budget_minutes" "$@" 2>&1 | tee -a "$out.log"
 }
@@ -101,5 +102,5 @@ done
 echo "trained: ${stage_dirs[$last]}; publish a model only where this says REPLACE:"
 for model in "${models[@]}"; do
   echo "  $py -m training.select_version --candidate ${stage_dirs[$last]}/$model --incumbent training/artifacts/$model" \
-    "--data $data --split training/splits/lgg-flair.json"
+    "--data $data --split $split"
 done
