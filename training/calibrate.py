@@ -24,7 +24,7 @@ import torch
 from brainmets.inference import Segmenter
 from brainmets.inference.artifact import read_card, write_card
 from brainmets.inference.postprocess import postprocess
-from training.data import PatientVolume, Split, discover_patients, read_patients
+from training.data import PatientVolume, Split, read_subset
 from training.evaluation import evaluate_segmenter
 from training.postprocess_search import (
     DICE_TIE,
@@ -119,8 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
-    wanted = set(Split.load(args.split).val)
-    volumes = read_patients([pt for pt in discover_patients(args.data) if pt.patient_id in wanted])
+    volumes = read_subset(args.data, Split.load(args.split).val)
     for artifact in args.artifact:
         summary = calibrate(artifact, volumes, args.device)
         s = summary["postprocessing_search"]

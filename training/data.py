@@ -102,6 +102,12 @@ def read_patients(patients: Iterable[Patient], progress: bool = True) -> list[Pa
     return [read_patient(p) for p in tqdm(items, desc="reading", unit="patient", disable=not progress)]
 
 
+def read_subset(root: str | Path, patient_ids: Iterable[str], progress: bool = True) -> list[PatientVolume]:
+    """The volumes of the named patients under ``root`` (a split's validation patients, say), in folder order."""
+    wanted = set(patient_ids)
+    return read_patients([p for p in discover_patients(root) if p.patient_id in wanted], progress)
+
+
 @dataclass(frozen=True)
 class Split:
     seed: int

@@ -26,7 +26,7 @@ import torch
 from brainmets.inference import Segmenter
 from training.calibrate import validation_probabilities
 from training.comparison import paired_comparison
-from training.data import PatientVolume, Split, discover_patients, read_patients
+from training.data import PatientVolume, Split, read_subset
 from training.postprocess_search import held_out_scores, score_settings
 
 LOGGER = logging.getLogger("training.select_version")
@@ -94,8 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
-    wanted = set(Split.load(args.split).val)
-    volumes = read_patients([pt for pt in discover_patients(args.data) if pt.patient_id in wanted])
+    volumes = read_subset(args.data, Split.load(args.split).val)
     result = select(args.candidate, args.incumbent, volumes, args.device)
     print(_line("candidate", result["candidate"]))
     print(_line("incumbent", result["incumbent"]))

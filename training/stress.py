@@ -32,7 +32,7 @@ from scipy import ndimage
 
 from brainmets.inference import Segmenter, find_artifacts
 from brainmets.networks import DISPLAY_NAMES
-from training.data import PatientVolume, Split, discover_patients, read_patients
+from training.data import PatientVolume, Split, read_subset
 from training.evaluation import evaluate_segmenter
 
 LOGGER = logging.getLogger("training.stress")
@@ -134,8 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         folders.update({name: path for name, path in find_artifacts(args.weights_dir).items()})
     if not folders:
         raise SystemExit("name the models with --weights-dir or --artifact")
-    wanted = set(getattr(Split.load(args.split), args.subset))
-    volumes = read_patients([pt for pt in discover_patients(args.data) if pt.patient_id in wanted], progress=False)
+    volumes = read_subset(args.data, getattr(Split.load(args.split), args.subset), progress=False)
     results = {label: stress(Segmenter.load(folder, device="cpu"), volumes) for label, folder in folders.items()}
     table = markdown(results)
     if args.out:

@@ -19,7 +19,7 @@ import torch
 
 from brainmets.inference import Segmenter, find_artifacts
 from brainmets.metrics import confusion, scores
-from training.data import PatientVolume, Split, discover_patients, read_patients
+from training.data import PatientVolume, Split, read_subset
 
 
 def _predict(segmenter: Segmenter, volumes: list[PatientVolume]) -> tuple[list[np.ndarray], float]:
@@ -56,8 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     result: dict[str, Any] = {"cuda": torch.cuda.is_available()}
     if torch.cuda.is_available():
         result["gpu"] = torch.cuda.get_device_name(0)
-        wanted = Split.load(args.split).val[: args.patients]
-        volumes = read_patients([pt for pt in discover_patients(args.data) if pt.patient_id in wanted])
+        volumes = read_subset(args.data, Split.load(args.split).val[: args.patients])
         for name, folder in find_artifacts(args.weights_dir).items():
             result[name] = compare(folder, volumes)
     print(json.dumps(result))
