@@ -3,11 +3,12 @@
 ``python -m training.calibrate --artifact DIR --data DIR --split FILE``
 
 The validation patients are predicted without and with flip averaging, and the search of
-``training.postprocess_search`` chooses the threshold, smallest lesion kept, least peak probability (hysteresis),
-flip averaging and the smallest 3D component a volume keeps. The choice goes into the card, so that evaluation and
-the workers apply it through the one prediction path; volume workers and evaluation apply the 3D step, single
-slices do not. The card also carries the search's leave-one-patient-out figures: chosen and scored on the same
-patients, the calibrated Dice flatters the model.
+``training.postprocess_search`` chooses the threshold, smallest lesion kept, least peak probability (hysteresis)
+and whether a volume looks for it over each whole lesion, flip averaging and the smallest 3D component a volume
+keeps. The choice goes into the card, so that evaluation and the workers apply it through the one prediction path;
+volume workers and evaluation apply the lesion-wide peak and the 3D step, single slices do not. The card also
+carries the search's leave-one-patient-out figures: chosen and scored on the same patients, the calibrated Dice
+flatters the model.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 
 from brainmets.inference import Segmenter
 from brainmets.inference.artifact import read_card, write_card
-from brainmets.inference.postprocess import postprocess
+from brainmets.inference.postprocess import postprocess_stack
 from training.data import PatientVolume, Split, read_subset
 from training.evaluation import evaluate_segmenter
 from training.postprocess_search import (
@@ -65,11 +66,12 @@ def calibrate(artifact: Path, volumes: list[PatientVolume], device: str = "auto"
     edges = edges_reached(best)
     # Then, on the slice masks just chosen, the smallest 3D component a volume keeps.
     chosen_masks = [
-        np.stack(
-            [
-                postprocess(p, best["threshold"], best["min_component_pixels"], best["min_component_peak"])
-                for p in patient
-            ]
+        postprocess_stack(
+            np.stack(patient),
+            best["threshold"],
+            best["min_component_pixels"],
+            best["min_component_peak"],
+            best["volume_peak"],
         )
         for patient in probabilities_by_flip[flip]
     ]
@@ -79,6 +81,7 @@ def calibrate(artifact: Path, volumes: list[PatientVolume], device: str = "auto"
             "threshold": best["threshold"],
             "min_component_pixels": best["min_component_pixels"],
             "min_component_peak": best["min_component_peak"],
+            "volume_peak": best["volume_peak"],
             "flip_averaging": flip,
             "min_component_voxels": best_volume["min_component_voxels"],
         }
@@ -125,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
         s = summary["postprocessing_search"]
         print(
             f"{artifact}: threshold {s['chosen']['threshold']}, min component {s['chosen']['min_component_pixels']} px,"
-            f" least peak {s['chosen']['min_component_peak']},"
+            f" least peak {s['chosen']['min_component_peak']}"
+            f"{' over each lesion' if s['chosen']['volume_peak'] else ''},"
             f" flip averaging {'on' if s['chosen']['flip_averaging'] else 'off'},"
             f" min 3D component {s['volume']['chosen']['min_component_voxels']} voxels;"
             f" validation per-patient Dice {s['baseline']['dice']:.4f} -> {summary['per_patient_dice_mean']:.4f}"

@@ -10,6 +10,7 @@ as ``brainmets.metrics.lesion_counts`` counts lesions); every setting is then sc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -62,6 +63,19 @@ class PatientComponents:
     edges: np.ndarray  # (2, k): components of neighbouring slices that touch
     truth_pixels: int
 
+    @cached_property
+    def lesion_peaks(self) -> np.ndarray:
+        """Each component's 3D lesion's peak: the highest peak among the components joined to it across slices."""
+        n = len(self.sizes)
+        if n == 0:
+            return self.peaks
+        a, b = self.edges
+        graph = coo_matrix((np.ones(a.size, bool), (a, b)), shape=(n, n))
+        _, lesion_of = connected_components(graph, directed=False)
+        peaks = np.zeros(int(lesion_of.max()) + 1, np.float32)
+        np.maximum.at(peaks, lesion_of, self.peaks)
+        return peaks[lesion_of]
+
     @classmethod
     def build(cls, probabilities: list[np.ndarray], lesions: np.ndarray, threshold: float) -> PatientComponents:
         """``lesions``: the patient's true lesions labelled in 3D (slices first)."""
@@ -97,11 +111,13 @@ class PatientComponents:
             truth_pixels=int(np.count_nonzero(lesions)),
         )
 
-    def kept(self, min_pixels: int, min_peak: float) -> np.ndarray:
-        """Which components the setting keeps: the workers' rule (``kept_labels``), without the background."""
+    def kept(self, min_pixels: int, min_peak: float, volume_peak: bool = False) -> np.ndarray:
+        """Which components the setting keeps: the workers' rule (``kept_labels``), without the background; with
+        ``volume_peak`` the peak is each component's 3D lesion's (``postprocess_stack``)."""
         background = np.zeros(1, self.sizes.dtype)
+        peaks = self.lesion_peaks if volume_peak else self.peaks
         return kept_labels(
-            np.concatenate([background, self.sizes]), min_pixels, np.concatenate([[0], self.peaks]), min_peak
+            np.concatenate([background, self.sizes]), min_pixels, np.concatenate([[0], peaks]), min_peak
         )[1:]
 
     def dice(self, keep: np.ndarray) -> float:

@@ -129,6 +129,24 @@ def score(segmenters: dict[str, Segmenter], volumes: list[PatientVolume], args: 
     return metrics
 
 
+# What a model's scores depend on: its weights (the version) and every post-processing rule of its card, which a
+# new calibration may change without new weights.
+SCORED_AS = (
+    "version",
+    "threshold",
+    "min_component_pixels",
+    "min_component_peak",
+    "volume_peak",
+    "min_component_voxels",
+    "flip_averaging",
+)
+
+
+def _scored_as(card: dict[str, Any]) -> tuple[Any, ...]:
+    # Cards written before the lesion-wide peak existed looked for the peak on each slice.
+    return tuple(card.get(k, False if k == "volume_peak" else None) for k in SCORED_AS)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -147,10 +165,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.reuse_metrics:
         metrics = json.loads((args.out / "metrics.json").read_text())
         stale = {
-            m for m, r in metrics["models"].items() if m in segmenters and r["card"]["version"] != segmenters[m].version
+            m
+            for m, r in metrics["models"].items()
+            if m in segmenters and _scored_as(r["card"]) != _scored_as(segmenters[m].card.model_dump(mode="json"))
         }
         if stale:
-            raise SystemExit(f"{args.out / 'metrics.json'} scored other versions of {', '.join(sorted(stale))}")
+            raise SystemExit(
+                f"{args.out / 'metrics.json'} scored other versions or post-processing of {', '.join(sorted(stale))}"
+            )
         models = metrics["models"]
         # The same versions: their scores stand, and their cards are read again for what was added since (the
         # held-out validation figures).

@@ -42,7 +42,7 @@ def evaluate_patient(segmenter: Segmenter, volume: PatientVolume) -> tuple[dict[
     started = time.perf_counter()
     results = segmenter.predict_volume(volume.images)
     seconds = time.perf_counter() - started
-    pred = segmenter.postprocess_volume(np.stack([r.mask for r in results]))  # as the volume workers do
+    pred = segmenter.volume_mask(results)  # as the volume workers do
     truth = np.stack(volume.masks)
     counts = confusion(pred, truth)
     lesions = lesion_counts(pred, truth)

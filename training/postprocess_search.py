@@ -36,7 +36,12 @@ MIN_PIXELS = (0, 5, 10, 15, 20, 30, 40, MAX_MIN_COMPONENT_PIXELS)
 # act. Up to 0.9995: the false positives that survive fine-tuning are confident ones, and 0.995 sat at the old
 # upper edge.
 MIN_PEAKS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995)
-BASELINE = {"threshold": 0.5, "min_component_pixels": 0, "min_component_peak": 0.0}
+# Where the peak is looked for: each slice's component, or its whole 3D lesion (``volume_peak``). On the
+# validation patients the lesion-wide peak kept the faint end slices of lesions the networks were sure of, which
+# the slice rule cut, and let a stricter peak remove more false positives.
+PEAK_SCOPES = (False, True)
+BASELINE = {"threshold": 0.5, "min_component_pixels": 0, "min_component_peak": 0.0, "volume_peak": False}
+KEYS = tuple(BASELINE)
 # Pairs within this mean per-patient Dice of the best are a tie (the noise of a dozen validation patients); the
 # tie goes to the fewest false-positive lesions, which a reader has to look at and dismiss one by one.
 DICE_TIE = 0.002
@@ -68,7 +73,7 @@ class SettingScores:
     ``training.select_version``).
     """
 
-    settings: list[dict[str, Any]]  # threshold, min_component_pixels, min_component_peak
+    settings: list[dict[str, Any]]  # threshold, min_component_pixels, min_component_peak, volume_peak
     dice: np.ndarray  # per-patient Dice
     detected: np.ndarray  # true 3D lesions touched
     false_positives: np.ndarray  # false-positive 3D lesions
@@ -81,7 +86,8 @@ class SettingScores:
 
 
 def score_settings(probabilities: list[list[np.ndarray]], truths: list[list[np.ndarray]]) -> SettingScores:
-    """Score every (threshold, smallest component, least peak) setting on each patient."""
+    """Score every (threshold, smallest component, least peak, where the peak is looked for) setting on each
+    patient."""
     full = np.ones((3, 3, 3), bool)
     truth_labels = [ndimage.label(np.stack(t), structure=full)[0] for t in truths]
     settings: list[dict[str, Any]] = []
@@ -97,18 +103,25 @@ def score_settings(probabilities: list[list[np.ndarray]], truths: list[list[np.n
         first = len(settings)
         for min_px in MIN_PIXELS:
             for min_peak in (peak for peak in MIN_PEAKS if peak == 0 or peak > threshold):
-                row = []
-                for c, cache in zip(components, scored, strict=True):
-                    keep = c.kept(min_px, min_peak)
-                    key = np.packbits(keep).tobytes()
-                    if key not in cache:
-                        cache[key] = (c.dice(keep), c.detected(keep), c.false_positive_lesions(keep))
-                    row.append(cache[key])
-                settings.append(
-                    {"threshold": threshold, "min_component_pixels": min_px, "min_component_peak": min_peak}
-                )
-                rows.append(row)
-                unfiltered.append(first)  # MIN_PIXELS and MIN_PEAKS both start at 0: nothing removed
+                # Without a peak rule the two scopes are the same setting.
+                for volume_peak in PEAK_SCOPES if min_peak > 0 else (False,):
+                    row = []
+                    for c, cache in zip(components, scored, strict=True):
+                        keep = c.kept(min_px, min_peak, volume_peak)
+                        key = np.packbits(keep).tobytes()
+                        if key not in cache:
+                            cache[key] = (c.dice(keep), c.detected(keep), c.false_positive_lesions(keep))
+                        row.append(cache[key])
+                    settings.append(
+                        {
+                            "threshold": threshold,
+                            "min_component_pixels": min_px,
+                            "min_component_peak": min_peak,
+                            "volume_peak": volume_peak,
+                        }
+                    )
+                    rows.append(row)
+                    unfiltered.append(first)  # MIN_PIXELS and MIN_PEAKS both start at 0: nothing removed
     table = np.array(rows, dtype=np.float64).reshape(len(rows), len(probabilities), 3)
     return SettingScores(
         settings=settings,
@@ -144,8 +157,8 @@ def grid_for(scores: SettingScores, patients: np.ndarray | None = None) -> list[
 def search(
     probabilities: list[list[np.ndarray]], truths: list[list[np.ndarray]], floor: float | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Score every (threshold, smallest component, least peak) setting on the validation patients; pick the best
-    (``choose``)."""
+    """Score every (threshold, smallest component, least peak, peak scope) setting on the validation patients;
+    pick the best (``choose``)."""
     return choose(grid_for(score_settings(probabilities, truths)), floor)
 
 
@@ -164,7 +177,8 @@ def choose(
     per patient compete, where any has so few while finding as many lesions as the pair of best Dice and
     within ``TARGET_MAX_DICE_COST`` of its Dice: the target never costs a lesion, nor more than a run's noise.
     Among them, the pairs within ``DICE_TIE`` of the best Dice are a tie: the fewest false-positive lesions win,
-    then the higher Dice, then the smallest change from the plain model.
+    then the higher Dice, then the smallest change from the plain model (the slice's own peak before the
+    lesion's).
     """
     baseline = plain_setting(grid)
     required = max(baseline["lesion_sensitivity"], floor or 0.0)
@@ -200,6 +214,7 @@ def choose(
             abs(g["threshold"] - 0.5),
             g["min_component_pixels"],
             g["min_component_peak"],
+            g.get("volume_peak", False),
         ),
     )
     for edge in edges_reached(best) if warn else []:
@@ -236,7 +251,8 @@ def search_volume(masks: list[np.ndarray], truths: list[np.ndarray]) -> tuple[di
 
 
 def plain_setting(grid: list[dict[str, Any]]) -> dict[str, Any]:
-    return next(g for g in grid if all(g[k] == v for k, v in BASELINE.items()))
+    # Grids written before the peak scope was searched lack it: theirs was the slice's peak.
+    return next(g for g in grid if all(g.get(k, False) == v for k, v in BASELINE.items()))
 
 
 def edges_reached(best: dict[str, Any]) -> list[str]:
@@ -266,11 +282,16 @@ def choose_with_flip(
 
 
 def _row(scores: SettingScores, setting: dict[str, Any]) -> int:
-    key = (setting["threshold"], setting["min_component_pixels"], setting["min_component_peak"])
-    return next(
-        k
-        for k, s in enumerate(scores.settings)
-        if (s["threshold"], s["min_component_pixels"], s["min_component_peak"]) == key
+    key = tuple(setting[k] for k in KEYS)
+    return next(k for k, s in enumerate(scores.settings) if tuple(s[k] for k in KEYS) == key)
+
+
+def describe(setting: dict[str, Any], flip: bool = False) -> str:
+    """A setting in a few words, as logs and the held-out counts name it."""
+    scope = " over the lesion" if setting.get("volume_peak") else ""
+    return (
+        f"{'flip, ' if flip else ''}{setting['threshold']}, {setting['min_component_pixels']} px,"
+        f" peak {setting['min_component_peak']}{scope}"
     )
 
 
@@ -292,10 +313,7 @@ def held_out_scores(scores: dict[bool, SettingScores], patient_ids: list[str]) -
         dice[i] = scores[flip].dice[row, i]
         detected[i] = scores[flip].detected[row, i]
         false_positives[i] = scores[flip].false_positives[row, i]
-        chosen[
-            f"{'flip, ' if flip else ''}{best['threshold']}, {best['min_component_pixels']} px,"
-            f" peak {best['min_component_peak']}"
-        ] += 1
+        chosen[describe(best, flip)] += 1
     flip, searches = choose_with_flip({f: grid_for(s) for f, s in scores.items()}, warn=False)
     lesions = int(scores[False].lesions.sum())
     return {

@@ -96,6 +96,9 @@ class ModelPublic(BaseModel):
     min_component_peak: float | None = Field(
         default=None, description="predicted lesions whose highest probability is under this are dropped"
     )
+    volume_peak: bool | None = Field(
+        default=None, description="volumes look for the least peak over each whole 3D lesion, not each slice"
+    )
     flip_averaging: bool | None = Field(default=None, description="predictions average over the mirrored slice")
     test_metrics: Evaluation = Field(default_factory=Evaluation)
     validation_metrics: Evaluation = Field(default_factory=Evaluation)

@@ -46,9 +46,8 @@ def process_volume(processor: JobProcessor, job: JobMessage, result_id: int, pre
         on_batch=lambda done: _progress(processor, result_id, done, total),
     )
     ms = (time.perf_counter() - start) * 1000.0
-    masks = [r.mask for r in results]
     attention = [r.attention for r in results if r.attention is not None]
-    mask_canonical = segmenter.postprocess_volume(stack_axial(masks))
+    mask_canonical = stack_axial(list(segmenter.volume_mask(results)))
     mask = from_canonical(mask_canonical, volume.affine)
     mask_key = f"{prefix}/mask.nii.gz"
     store.put(mask_key, nifti_bytes(mask, volume.affine), "application/gzip")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from brainmets.inference.postprocess import postprocess
+from brainmets.inference.postprocess import postprocess, postprocess_stack
 from brainmets.metrics import confusion, lesion_counts, scores
 from training.component_scores import PatientComponents
 
@@ -30,12 +30,18 @@ def test_counts_give_the_masks_dice_sensitivity_and_false_positive_lesions(seed:
         assert len(components.sizes) > 3
         for min_pixels in (0, 5, 20, 50):
             for min_peak in (0.0, 0.5, 0.8):
-                mask = np.stack([postprocess(p, threshold, min_pixels, min_peak) for p in slices])
-                keep = components.kept(min_pixels, min_peak)
-                counted = lesion_counts(mask, truth)
-                assert components.dice(keep) == pytest.approx(scores(confusion(mask, truth))["dice"])
-                assert components.detected(keep) == counted.detected_lesions
-                assert components.false_positive_lesions(keep) == counted.false_positive_lesions
+                for volume_peak in (False, True):
+                    # The workers' rule for volumes, against the search's counts of the same setting.
+                    mask = postprocess_stack(probability, threshold, min_pixels, min_peak, volume_peak)
+                    if not volume_peak:
+                        assert (
+                            mask == np.stack([postprocess(p, threshold, min_pixels, min_peak) for p in slices])
+                        ).all()
+                    keep = components.kept(min_pixels, min_peak, volume_peak)
+                    counted = lesion_counts(mask, truth)
+                    assert components.dice(keep) == pytest.approx(scores(confusion(mask, truth))["dice"])
+                    assert components.detected(keep) == counted.detected_lesions
+                    assert components.false_positive_lesions(keep) == counted.false_positive_lesions
 
 
 def test_an_empty_prediction_of_an_empty_patient_scores_one() -> None:

@@ -214,3 +214,8 @@ def test_reusing_the_scores_reads_the_cards_again(trained: tuple[Path, Path], tm
     reused = json.loads((tmp_path / "metrics.json").read_text())["models"]["attention_unet"]
     assert reused["per_patient"] == scored["per_patient"]
     assert "| 0.432 |" in (tmp_path / "report.md").read_text()
+    # A new calibration changes what the scores measured without new weights: they are not reused.
+    card["volume_peak"] = not card.get("volume_peak", False)
+    (artifact / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(SystemExit, match="post-processing of attention_unet"):
+        evaluate.main([*common, "--reuse-metrics"])

@@ -24,7 +24,7 @@ from training.data import PatientVolume, Split, read_subset
 
 def _predict(segmenter: Segmenter, volumes: list[PatientVolume]) -> tuple[list[np.ndarray], float]:
     started = time.perf_counter()
-    masks = [np.stack([r.mask for r in segmenter.predict_volume(v.images)]) for v in volumes]
+    masks = [segmenter.volume_mask(segmenter.predict_volume(v.images)) for v in volumes]
     slices = sum(len(v.images) for v in volumes)
     return masks, 1000 * (time.perf_counter() - started) / slices
 

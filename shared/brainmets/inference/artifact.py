@@ -41,6 +41,11 @@ class ModelCard(BaseModel):
         default=0.0,
         description="predicted components whose highest probability is under this are dropped (hysteresis)",
     )
+    volume_peak: bool = Field(
+        default=False,
+        description="volumes: look for min_component_peak over each 3D lesion (26-connected) instead of each slice's"
+        " component",
+    )
     min_component_voxels: int = Field(
         default=0, description="volumes: 3D components (26-connected) smaller than this are dropped"
     )

@@ -4,9 +4,11 @@ A pixel is lesion where the probability reaches the threshold; connected compone
 smaller than ``min_component_pixels``, or whose highest probability stays under ``min_component_peak``, are then
 dropped. The second rule is hysteresis thresholding: a lesion's extent comes from the (low) threshold, but only a
 component the network is sure of somewhere survives, which removes faint false positives of any size while a small
-lesion the network sees clearly stays. A volume's stacked masks may then lose 3D components
-smaller than ``min_component_voxels`` (``postprocess_volume``). Calibration labels once per threshold and tries every
-smallest size on the same labels, so the two steps are exposed separately.
+lesion the network sees clearly stays. In a volume the peak may instead be looked for over the whole lesion
+(``volume_peak``: the 26-connected 3D component above the threshold), so that the faint first and last slices of a
+lesion the network is sure of elsewhere are kept (``postprocess_stack``). A volume's stacked masks may then lose 3D
+components smaller than ``min_component_voxels`` (``postprocess_volume``). Calibration labels once per threshold and
+tries every smallest size on the same labels, so the steps are exposed separately.
 """
 
 from __future__ import annotations
@@ -75,3 +77,29 @@ def postprocess_volume(mask: np.ndarray, min_component_voxels: int = 0) -> np.nd
         return mask
     labels, n = ndimage.label(mask, structure=FULL_3D)
     return keep_components(labels, np.bincount(labels.ravel(), minlength=n + 1), min_component_voxels)
+
+
+def postprocess_stack(
+    probabilities: np.ndarray,
+    threshold: float,
+    min_component_pixels: int = 0,
+    min_component_peak: float = 0.0,
+    volume_peak: bool = False,
+    min_component_voxels: int = 0,
+) -> np.ndarray:
+    """Boolean mask of a volume's slice probabilities, slices first: every rule of a model card.
+
+    With ``volume_peak`` a slice's component stays when the 3D lesion it belongs to reaches ``min_component_peak``
+    on any slice; the smallest-size rule still counts each slice's own pixels, as for single slices. On one slice
+    both peak rules agree.
+    """
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 3:
+        raise ValueError(f"expected slices x height x width probabilities, got shape {probabilities.shape}")
+    peak_on_slice = 0.0 if volume_peak else min_component_peak
+    mask = np.stack([postprocess(p, threshold, min_component_pixels, peak_on_slice) for p in probabilities])
+    if volume_peak and min_component_peak > threshold and mask.any():
+        labels, n = ndimage.label(probabilities >= threshold, structure=FULL_3D)
+        sizes = np.bincount(labels.ravel(), minlength=n + 1)
+        mask &= keep_components(labels, sizes, 0, component_peaks(probabilities, labels, sizes), min_component_peak)
+    return postprocess_volume(mask, min_component_voxels)

@@ -14,7 +14,7 @@ from torch import nn
 from brainmets.imaging.neighbours import alone, neighbour_indices
 from brainmets.imaging.preprocess import prepare_batch, resize_batch
 from brainmets.inference.artifact import ModelCard, load_model
-from brainmets.inference.postprocess import postprocess, postprocess_volume
+from brainmets.inference.postprocess import postprocess, postprocess_stack
 from brainmets.precision import autocast_dtype, select_device
 
 
@@ -141,9 +141,20 @@ class Segmenter:
         card = self.card
         return postprocess(probability, card.threshold, card.min_component_pixels, card.min_component_peak)
 
-    def postprocess_volume(self, mask: np.ndarray) -> np.ndarray:
-        """The card's volume step on a stack of this model's slice masks (any axis order)."""
-        return postprocess_volume(mask, self.card.min_component_voxels)
+    def volume_mask(self, results: Sequence[SegmentationResult]) -> np.ndarray:
+        """A volume's mask, slices first, from ``predict_volume``'s results: every rule of the card, the lesion-wide
+        peak and the 3D step included (each result's own ``mask`` has only the slice rules)."""
+        card = self.card
+        if not results:
+            raise ValueError("a volume needs at least one slice")
+        return postprocess_stack(
+            np.stack([r.probability for r in results]),
+            card.threshold,
+            card.min_component_pixels,
+            card.min_component_peak,
+            card.volume_peak,
+            card.min_component_voxels,
+        )
 
     def timed_predict(self, image: np.ndarray, with_attention: bool = False) -> tuple[SegmentationResult, float]:
         """Prediction and its wall time in milliseconds (preprocessing included)."""

@@ -245,7 +245,15 @@ const ROWS = [
     "Least peak probability kept",
     "min_component_peak",
     (c) => number(c.min_component_peak),
-    (v) => (v === null ? "—" : v > 0 ? v.toFixed(2) : "off"),
+    // Up to four decimals: 0.995 and 0.999 are different rules, and toFixed(2) shows both as 1.00.
+    (v) => (v === null ? "—" : v > 0 ? String(Number(v.toFixed(4))) : "off"),
+    false,
+  ],
+  [
+    "Peak looked for in volumes",
+    "volume_peak",
+    (c) => c.volume_peak,
+    (v) => (v === undefined || v === null ? "—" : v ? "over each 3D lesion" : "on each slice"),
     false,
   ],
   [
