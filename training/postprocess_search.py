@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,9 +86,14 @@ class SettingScores:
         return len(self.lesions)
 
 
-def score_settings(probabilities: list[list[np.ndarray]], truths: list[list[np.ndarray]]) -> SettingScores:
+def score_settings(
+    probabilities: list[list[np.ndarray]],
+    truths: list[list[np.ndarray]],
+    peak_scopes: Sequence[bool] = PEAK_SCOPES,
+) -> SettingScores:
     """Score every (threshold, smallest component, least peak, where the peak is looked for) setting on each
-    patient."""
+    patient; ``peak_scopes`` (False, True: on the slice's component, over the lesion) narrows the last, so that the
+    search before the lesion-wide peak can be run again."""
     full = np.ones((3, 3, 3), bool)
     truth_labels = [ndimage.label(np.stack(t), structure=full)[0] for t in truths]
     settings: list[dict[str, Any]] = []
@@ -104,7 +110,7 @@ def score_settings(probabilities: list[list[np.ndarray]], truths: list[list[np.n
         for min_px in MIN_PIXELS:
             for min_peak in (peak for peak in MIN_PEAKS if peak == 0 or peak > threshold):
                 # Without a peak rule the two scopes are the same setting.
-                for volume_peak in PEAK_SCOPES if min_peak > 0 else (False,):
+                for volume_peak in peak_scopes if min_peak > 0 else (False,):
                     row = []
                     for c, cache in zip(components, scored, strict=True):
                         keep = c.kept(min_px, min_peak, volume_peak)

@@ -198,6 +198,15 @@ def test_select_replaces_a_version_only_for_a_gain_beyond_the_noise(
     assert not result["replace"] and "KEEP" in capsys.readouterr().out
     assert result["comparison"]["mean_difference"] == 0 and result["comparison"]["wins_a"] == 0
 
+    # Judging a change to the search: the same weights, the incumbent with the search before the lesion-wide peak.
+    select_version.main(
+        [*common, "--candidate", str(out), "--incumbent", str(out), "--incumbent-search", "slice-peak"]
+        + ["--out", str(tmp_path / "c.json")]
+    )
+    result = json.loads((tmp_path / "c.json").read_text())
+    assert (result["candidate"]["search"], result["incumbent"]["search"]) == ("full", "slice-peak")
+    assert not any("over the lesion" in k for k in result["incumbent"]["settings_chosen"])
+
 
 def test_reusing_the_scores_reads_the_cards_again(trained: tuple[Path, Path], tmp_path: Path) -> None:
     data, out = trained

@@ -426,6 +426,7 @@ def test_models_view_compares_the_model_cards(page: object, app_url: str) -> Non
         assert cell.and_(page.locator('[data-metric="test_size"]')).text_content() == "3 / 60"
         assert cell.and_(page.locator('[data-metric="flip_averaging"]')).text_content() == "off"
         assert cell.and_(page.locator('[data-metric="min_component_peak"]')).text_content() == "off"
+        assert cell.and_(page.locator('[data-metric="volume_peak"]')).text_content() == "on each slice"
         # What the networks were trained on, from the cards' trained_on and recipe.
         assert cell.and_(page.locator('[data-metric="trained_sequence"]')).text_content() == "FLAIR, axial"
         assert cell.and_(page.locator('[data-metric="trained_in_plane_size"]')).text_content() == "256 × 256"
