@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from brainmets.catalog import DEFAULT_ARTIFACTS_DIR
-from brainmets.inference import SegmentationResult, Segmenter, find_artifacts
+from brainmets.inference import ModelCard, SegmentationResult, Segmenter, find_artifacts
 from training.comparison import paired_comparison
 from training.complexity import forward_flops
 from training.data import PatientVolume, Split, discover_patients, read_patients
@@ -143,8 +143,8 @@ SCORED_AS = (
 
 
 def _scored_as(card: dict[str, Any]) -> tuple[Any, ...]:
-    # Cards written before the lesion-wide peak existed looked for the peak on each slice.
-    return tuple(card.get(k, False if k == "volume_peak" else None) for k in SCORED_AS)
+    # A card written before a field existed was scored with that field's default (volume_peak: the slice's peak).
+    return tuple(card.get(k, ModelCard.model_fields[k].default) for k in SCORED_AS)
 
 
 def main(argv: list[str] | None = None) -> None:
