@@ -47,6 +47,11 @@ class TrainConfig(BaseModel):
     deep_supervision_weights: Literal["equal", "halving"] = "halving"
     ema_decay: float | None = Field(default=0.999, description="weight EMA for validation and export; None: off")
     lesion_fraction: float = Field(default=0.5, ge=0, le=1, description="share of each batch centred on a lesion")
+    lesion_sampling: Literal["slices", "lesions"] = Field(
+        default="slices",
+        description="how that share is drawn: every lesion slice alike, or every 3D lesion alike however many "
+        "slices it spans (training.slices.SliceTensors.lesion_weights)",
+    )
     patience: int | None = Field(default=None, description="early stop after this many epochs without gain")
     val_every: int = Field(default=1, ge=1, description="validate every this many epochs (and at the last)")
     amp: bool = Field(default=True, description="reduced precision where brainmets.precision allows it")

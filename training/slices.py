@@ -7,10 +7,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 from brainmets.imaging.neighbours import channels_for, neighbour_indices
 from brainmets.imaging.preprocess import NormalizationConfig, prepare_batch, resize_batch
 from training.data import PatientVolume
+
+# The training masks hold a few one-pixel components: drawn as lesions of their own, each would be seen as often as
+# a tumour.
+MIN_SAMPLED_LESION_VOXELS = 10
 
 
 @dataclass
@@ -49,6 +54,33 @@ class SliceTensors:
     @property
     def lesion(self) -> torch.Tensor:
         return self.lesion_offsets[1:] > self.lesion_offsets[:-1]
+
+    def lesion_weights(self, by: str = "slices") -> torch.Tensor:
+        """Each slice's weight among the lesion picks of ``sample_epoch``.
+
+        ``"slices"``: every lesion slice alike (the lesion marks). ``"lesions"``: each 3D lesion's weight of 1 shared
+        among its slices, so that every lesion is drawn equally often however many slices it spans: a satellite on
+        one slice as often as the 20-slice tumour beside it, which slice sampling draws 20 times as often.
+        Components under ``MIN_SAMPLED_LESION_VOXELS`` are annotation specks, not lesions, and add no weight.
+        """
+        if by == "slices":
+            return self.lesion
+        if by != "lesions":
+            raise ValueError(f"unknown lesion sampling {by!r}; choose 'slices' or 'lesions'")
+        weights = torch.zeros(len(self))
+        start = 0
+        for end in range(1, len(self) + 1):
+            if end < len(self) and self.patient_of[end] == self.patient_of[start]:
+                continue
+            volume = self.masks[start:end, 0].numpy() > 0
+            labels, count = ndimage.label(volume, structure=np.ones((3, 3, 3), bool))
+            for k, found in enumerate(ndimage.find_objects(labels), start=1):
+                if int((labels[found] == k).sum()) < MIN_SAMPLED_LESION_VOXELS:
+                    continue
+                planes = [z for z in range(found[0].start, found[0].stop) if (labels[z] == k).any()]
+                weights[[start + z for z in planes]] += 1.0 / len(planes)
+            start = end
+        return weights
 
     @property
     def size(self) -> int:
@@ -97,20 +129,33 @@ def to_tensors(
 
 
 def sample_epoch(lesion: torch.Tensor, n: int, lesion_fraction: float, gen: torch.Generator) -> torch.Tensor:
-    """Indices for one epoch: ``lesion_fraction`` of them drawn from lesion slices, the rest from any slice."""
-    with_lesion = torch.nonzero(lesion).flatten()
+    """Indices for one epoch: ``lesion_fraction`` of them drawn from lesion slices, the rest from any slice.
+
+    ``lesion`` marks the lesion slices (bool) or weighs them (see ``SliceTensors.lesion_weights``); a lesion slice
+    is drawn in proportion to its weight.
+    """
+    weights = lesion.float()
+    with_lesion = torch.nonzero(weights > 0).flatten()
     if len(with_lesion) == 0:
         return torch.randint(len(lesion), (n,), generator=gen)
     n_lesion = round(n * lesion_fraction)
     picks = torch.cat(
         [
-            with_lesion[torch.randint(len(with_lesion), (n_lesion,), generator=gen)],
+            with_lesion[_draw(weights[with_lesion], n_lesion, uniform=lesion.dtype == torch.bool, gen=gen)],
             torch.randint(len(lesion), (n - n_lesion,), generator=gen),
         ]
     )
     focus = torch.cat([torch.ones(n_lesion, dtype=torch.bool), torch.zeros(n - n_lesion, dtype=torch.bool)])
     order = torch.randperm(n, generator=gen)
     return torch.stack([picks[order], focus[order].long()], 1)
+
+
+def _draw(weights: torch.Tensor, n: int, uniform: bool, gen: torch.Generator) -> torch.Tensor:
+    if uniform:  # the stream every run before weighted sampling drew, so that their seeds still reproduce them
+        return torch.randint(len(weights), (n,), generator=gen)
+    if n == 0:
+        return torch.zeros(0, dtype=torch.long)
+    return torch.multinomial(weights, n, replacement=True, generator=gen)
 
 
 def patch_centres(data: SliceTensors, picks: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

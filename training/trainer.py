@@ -139,6 +139,7 @@ class Trainer:
         deep = bool(getattr(self.model, "deep_supervision", False))
         self.head_weights = head_weights(self.model.depth, config.deep_supervision_weights) if deep else [1.0]
         self._forward = torch.compile(self._outputs) if config.compile else self._outputs
+        self._lesion_weights = train.lesion_weights(config.lesion_sampling)
 
     @property
     def samples_per_epoch(self) -> int:
@@ -320,7 +321,7 @@ class Trainer:
             epoch = self.state.epoch + 1
             started = self.clock()
             order = sample_epoch(
-                self.train_set.lesion, self.samples_per_epoch, self.config.lesion_fraction, self.generator
+                self._lesion_weights, self.samples_per_epoch, self.config.lesion_fraction, self.generator
             )
             losses = []
             bar = tqdm(

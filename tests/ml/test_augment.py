@@ -123,3 +123,26 @@ def test_curves_keep_air_dark_and_the_head_standardised() -> None:
         air = ~head
         assert after[air].max() <= after[head].min() + 1e-5  # air stays the darkest
         assert abs(float(after[head].mean())) < 1e-3 and abs(float(after[head].std()) - 1) < 1e-2
+
+
+def test_lesion_sampling_draws_each_lesion_alike_however_many_slices_it_spans() -> None:
+    # Patient "a": a tumour on slices 0-9 and, on slice 9 beside it, a satellite; patient "b": a one-slice lesion.
+    masks = torch.zeros(14, 1, 32, 32)
+    masks[0:10, 0, 4:14, 4:14] = 1
+    masks[9, 0, 24:28, 24:28] = 1
+    masks[12, 0, 10:14, 10:14] = 1
+    masks[2, 0, 30, 30] = 1  # an annotation speck, not a lesion of its own
+    data = SliceTensors(torch.rand(14, 1, 32, 32), masks, ["a"] * 11 + ["b"] * 3)
+    assert torch.equal(data.lesion_weights("slices"), data.lesion)
+    weights = data.lesion_weights("lesions")
+    expected = torch.zeros(14)
+    expected[0:10] = 0.1
+    expected[9] += 1.0  # the satellite is a lesion of its own, on one slice
+    expected[12] = 1.0
+    assert torch.allclose(weights, expected)
+    picks = sample_epoch(weights, 3000, 1.0, torch.Generator().manual_seed(0))[:, 0]
+    # Each of the three lesions is drawn about a third of the time; slice sampling gives the tumour ten elevenths.
+    assert abs(float((picks == 12).float().mean()) - 1 / 3) < 0.04
+    assert abs(float((picks < 9).float().mean()) - 0.9 / 3) < 0.04
+    with pytest.raises(ValueError, match="lesion sampling"):
+        data.lesion_weights("pixels")
