@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
@@ -55,7 +56,7 @@ class SliceTensors:
     def lesion(self) -> torch.Tensor:
         return self.lesion_offsets[1:] > self.lesion_offsets[:-1]
 
-    def lesion_weights(self, by: str = "slices") -> torch.Tensor:
+    def lesion_weights(self, by: Literal["slices", "lesions"] = "slices") -> torch.Tensor:
         """Each slice's weight among the lesion picks of ``sample_epoch``.
 
         ``"slices"``: every lesion slice alike (the lesion marks). ``"lesions"``: each 3D lesion's weight of 1 shared
@@ -73,7 +74,7 @@ class SliceTensors:
             if end < len(self) and self.patient_of[end] == self.patient_of[start]:
                 continue
             volume = self.masks[start:end, 0].numpy() > 0
-            labels, count = ndimage.label(volume, structure=np.ones((3, 3, 3), bool))
+            labels, _ = ndimage.label(volume, structure=np.ones((3, 3, 3), bool))
             for k, found in enumerate(ndimage.find_objects(labels), start=1):
                 if int((labels[found] == k).sum()) < MIN_SAMPLED_LESION_VOXELS:
                     continue

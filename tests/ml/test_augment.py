@@ -145,4 +145,4 @@ def test_lesion_sampling_draws_each_lesion_alike_however_many_slices_it_spans() 
     assert abs(float((picks == 12).float().mean()) - 1 / 3) < 0.04
     assert abs(float((picks < 9).float().mean()) - 0.9 / 3) < 0.04
     with pytest.raises(ValueError, match="lesion sampling"):
-        data.lesion_weights("pixels")
+        data.lesion_weights("pixels")  # type: ignore[arg-type]

@@ -296,3 +296,11 @@ def test_a_stage_never_takes_the_version_of_the_artifact_it_started_from() -> No
     assert default_version("unetpp", "cpu", day, third) == "unetpp-cpu-finetuned-20261207.3"
     # Started from an earlier day's stage: the plain name is free.
     assert default_version("unetpp", "cpu", day, "unetpp-cpu-finetuned-20261206") == "unetpp-cpu-finetuned-20261207"
+
+
+def test_the_lesion_sampling_setting_chooses_the_epochs_draws(tmp_path: Path) -> None:
+    trainer = tiny_trainer(tmp_path, lesion_sampling="lesions", max_minutes=1e-9)
+    assert torch.equal(trainer._lesion_weights, trainer.train_set.lesion_weights("lesions"))
+    assert trainer.fit(progress=False).step > 0
+    with pytest.raises(ValueError, match="lesion_sampling"):
+        preset_config("attention_unet", "cpu", lesion_sampling="pixels")
