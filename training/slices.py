@@ -69,18 +69,13 @@ class SliceTensors:
         if by != "lesions":
             raise ValueError(f"unknown lesion sampling {by!r}; choose 'slices' or 'lesions'")
         weights = torch.zeros(len(self))
-        start = 0
-        for end in range(1, len(self) + 1):
-            if end < len(self) and self.patient_of[end] == self.patient_of[start]:
-                continue
-            volume = self.masks[start:end, 0].numpy() > 0
-            labels, _ = ndimage.label(volume, structure=np.ones((3, 3, 3), bool))
-            for k, found in enumerate(ndimage.find_objects(labels), start=1):
-                if int((labels[found] == k).sum()) < MIN_SAMPLED_LESION_VOXELS:
-                    continue
-                planes = [z for z in range(found[0].start, found[0].stop) if (labels[z] == k).any()]
-                weights[[start + z for z in planes]] += 1.0 / len(planes)
-            start = end
+        for start, end in patient_runs(self.patient_of):
+            labels, count = ndimage.label(self.masks[start:end, 0].numpy() > 0, structure=np.ones((3, 3, 3), bool))
+            # Voxels of each lesion on each slice: (slices, lesions), the background column dropped.
+            per_slice = np.stack([np.bincount(plane.ravel(), minlength=count + 1)[1:] for plane in labels])
+            on_slice = per_slice > 0
+            lesions = per_slice.sum(0) >= MIN_SAMPLED_LESION_VOXELS
+            weights[start:end] = torch.from_numpy((on_slice[:, lesions] / on_slice[:, lesions].sum(0)).sum(1))
         return weights
 
     @property
@@ -93,12 +88,18 @@ class SliceTensors:
 
 def patient_neighbours(patient_of: Sequence[str], context: int) -> torch.Tensor:
     """``(N, 2 * context + 1)`` indices of each slice's neighbours within its own patient, clamped at the ends."""
-    parts, start = [], 0
+    parts = [neighbour_indices(end - start, context) + start for start, end in patient_runs(patient_of)]
+    return torch.cat(parts) if parts else torch.empty(0, channels_for(context), dtype=torch.long)
+
+
+def patient_runs(patient_of: Sequence[str]) -> list[tuple[int, int]]:
+    """``(start, end)`` of each patient's consecutive slices."""
+    runs, start = [], 0
     for end in range(1, len(patient_of) + 1):
         if end == len(patient_of) or patient_of[end] != patient_of[start]:
-            parts.append(neighbour_indices(end - start, context) + start)
+            runs.append((start, end))
             start = end
-    return torch.cat(parts) if parts else torch.empty(0, channels_for(context), dtype=torch.long)
+    return runs
 
 
 def head_boxes(images: torch.Tensor, level: float = 0.1, share: float = 0.05) -> torch.Tensor:

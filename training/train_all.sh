@@ -16,8 +16,8 @@
 # skips its stage. For cpu they default to 0.5 and 0: on the command's minutes, giving the 2.5D stage's share to
 # the 2D whole slices scored higher calibrated validation Dice for both networks on every CPU where both were run
 # (report, ablation); with the lesion-wide peak in the search, each published 2.5D stage tied held out with the
-# same steps of 2D whole slices from the same weights. CONTEXT_SHARE=0.25 FINETUNE_SHARE=0.25 runs all three stages. gpu has 0 and 0: it already
-# trains on whole slices.
+# same steps of 2D whole slices from the same weights. CONTEXT_SHARE=0.25 FINETUNE_SHARE=0.25 runs all three
+# stages. gpu has 0 and 0: it already trains on whole slices.
 # CALIBRATION_SHARE (default 0.06) of the budget is kept for the last stage's calibrations, which run after
 # training and outside each run's --max-minutes.
 # Each run is given its share of the time actually left, not of the budget: what a run overspends (loading the
